@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/**
+ * Hub settings, validated once at boot (STYLE: validate at the edge). The names are a public
+ * interface that scripts use; see README "Configuration".
+ */
+const EnvSchema = z.object({
+  PIFLEET_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PIFLEET_HTTP_HOST: z.string().default('0.0.0.0'),
+  /** Port of the embedded MQTT broker (ignored when MQTT_URL points at an external broker). */
+  PIFLEET_MQTT_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
+  PIFLEET_MQTT_HOST: z.string().default('0.0.0.0'),
+  PIFLEET_DATA_DIR: z.string().default('./data'),
+  PIFLEET_ADMIN_PASSWORD: z.string().min(8).optional(),
+  /** postgres://… switches from embedded PGlite to a real PostgreSQL server. */
+  DATABASE_URL: z.string().url().optional(),
+  /** mqtt://user:pass@host:port switches from the embedded broker to an external Mosquitto 2. */
+  MQTT_URL: z.string().url().optional(),
+  /** URL operators and devices use to reach the hub's HTTP API. */
+  PIFLEET_PUBLIC_URL: z.string().url().optional(),
+  /** URL devices use to reach the broker; defaults to the public host with the MQTT port. */
+  PIFLEET_DEVICE_MQTT_URL: z.string().url().optional(),
+  PIFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How often buffered telemetry is written to the database, in ms. */
+  PIFLEET_TELEMETRY_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+});
+
+export type HubEnv = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws one readable error naming every bad variable. */
+export function parseEnv(env: NodeJS.ProcessEnv): HubEnv {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const r = EnvSchema.safeParse(clean);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  return r.data;
+}

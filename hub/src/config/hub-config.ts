@@ -1,0 +1,47 @@
+import { resolve } from 'node:path';
+import type { HubEnv } from './env.js';
+
+/** Resolved, typed hub configuration; injected everywhere as `HubConfig`. */
+export class HubConfig {
+  readonly httpPort: number;
+  readonly httpHost: string;
+  readonly mqttPort: number;
+  readonly mqttHost: string;
+  readonly dataDir: string;
+  readonly adminPassword: string | undefined;
+  readonly databaseUrl: string | undefined;
+  readonly mqttUrl: string | undefined;
+  readonly publicUrl: string;
+  readonly deviceMqttUrl: string;
+  readonly logLevel: HubEnv['PIFLEET_LOG_LEVEL'];
+  readonly telemetryFlushMs: number;
+
+  constructor(env: HubEnv) {
+    this.httpPort = env.PIFLEET_HTTP_PORT;
+    this.httpHost = env.PIFLEET_HTTP_HOST;
+    this.mqttPort = env.PIFLEET_MQTT_PORT;
+    this.mqttHost = env.PIFLEET_MQTT_HOST;
+    this.dataDir = resolve(env.PIFLEET_DATA_DIR);
+    this.adminPassword = env.PIFLEET_ADMIN_PASSWORD;
+    this.databaseUrl = env.DATABASE_URL;
+    this.mqttUrl = env.MQTT_URL;
+    this.publicUrl = (env.PIFLEET_PUBLIC_URL ?? `http://localhost:${env.PIFLEET_HTTP_PORT}`).replace(/\/$/, '');
+    this.deviceMqttUrl = env.PIFLEET_DEVICE_MQTT_URL ?? this.defaultDeviceMqttUrl(env);
+    this.logLevel = env.PIFLEET_LOG_LEVEL;
+    this.telemetryFlushMs = env.PIFLEET_TELEMETRY_FLUSH_MS;
+  }
+
+  get embeddedBroker(): boolean {
+    return this.mqttUrl === undefined;
+  }
+
+  private defaultDeviceMqttUrl(env: HubEnv): string {
+    if (env.MQTT_URL) {
+      // Devices use the external broker's address, without the hub's own credentials.
+      const u = new URL(env.MQTT_URL);
+      return `${u.protocol}//${u.host}`;
+    }
+    const host = new URL(this.publicUrl).hostname;
+    return `mqtt://${host}:${env.PIFLEET_MQTT_PORT}`;
+  }
+}

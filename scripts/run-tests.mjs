@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Runs every compiled test file (unit tests next to the code, system tests under test/) with
+// node's test runner, and ends with the line `N passed, N failed` that CI reads.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const roots = ['agent/protocol/dist', 'agent/dist', 'hub/dist', 'hub/cli/dist', 'test/dist'];
+const only = process.argv.slice(2);
+
+function walk(dir, out) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (e.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+
+let files = roots.flatMap((r) => walk(r, []));
+if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
+if (files.length === 0) {
+  console.error('no test files found (did `tsc -b` run?)');
+  process.exit(1);
+}
+
+const args = ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=240000', ...files];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+let tail = '';
+child.stdout.on('data', (d) => {
+  process.stdout.write(d);
+  tail = (tail + d.toString()).slice(-4000);
+});
+child.on('close', (code) => {
+  const num = (label) => Number((tail.match(new RegExp(`ℹ ${label} (\\d+)`)) ?? [])[1] ?? 0);
+  const passed = num('pass');
+  const failed = num('fail') + num('cancelled');
+  const skipped = num('skipped');
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(code ?? 1);
+});
