@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { EnrollResponseSchema } from '@pifleet/protocol';
+import { ensurePrivateDir, writeFileAtomic } from '../util/atomic-file.js';
+import { generateDeviceKey, loadDeviceKey, type DeviceKey } from './ssh-key.js';
+
+/** identity.json: the hub's EnrollResponse plus where and when we enrolled. Holds the MQTT secret. */
+export const IdentitySchema = EnrollResponseSchema.extend({
+  hub: z.string().optional(),
+  enrolledAt: z.number().int(),
+});
+export type Identity = z.infer<typeof IdentitySchema>;
+
+export const IDENTITY_FILE = 'identity.json';
+export const KEY_FILE = 'device-key.pem';
+export const SESSION_FILE = 'session';
+
+function isMissing(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/**
+ * Everything the agent persists, all in one private directory (0700, files 0600):
+ * the device key, the enrolled identity, and the MQTT session counter.
+ */
+export class IdentityStore {
+  constructor(readonly dir: string) {}
+
+  async init(): Promise<void> {
+    await ensurePrivateDir(this.dir);
+  }
+
+  /** The stored identity, undefined before enrollment; a corrupt file is an error, never re-enrolment. */
+  async loadIdentity(): Promise<Identity | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, IDENTITY_FILE), 'utf8');
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error(`${IDENTITY_FILE} in ${this.dir} is not valid JSON; remove it to enroll again`);
+    }
+    const r = IdentitySchema.safeParse(json);
+    if (!r.success) throw new Error(`${IDENTITY_FILE} in ${this.dir} is invalid; remove it to enroll again`);
+    return r.data;
+  }
+
+  async saveIdentity(identity: Identity): Promise<void> {
+    await writeFileAtomic(join(this.dir, IDENTITY_FILE), `${JSON.stringify(identity, null, 2)}\n`);
+  }
+
+  /**
+   * The device key, generated on first use. Kept across failed enrollment attempts so every retry
+   * presents the same public key, and the hub never sees two keys for one device.
+   */
+  async loadOrCreateKey(): Promise<{ key: DeviceKey; created: boolean }> {
+    const path = join(this.dir, KEY_FILE);
+    try {
+      return { key: loadDeviceKey(await readFile(path, 'utf8')), created: false };
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+    const key = generateDeviceKey();
+    await writeFileAtomic(path, key.privatePem);
+    return { key, created: true };
+  }
+
+  /**
+   * Next MQTT session number, persisted before it is used: a crash right after connecting must not
+   * let the next start reuse the number, or the hub could take a stale Will for the new session.
+   */
+  async nextSession(): Promise<number> {
+    const path = join(this.dir, SESSION_FILE);
+    let current = 0;
+    try {
+      const n = Number.parseInt(await readFile(path, 'utf8'), 10);
+      if (Number.isSafeInteger(n) && n >= 0) current = n;
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+    const next = current + 1;
+    await writeFileAtomic(path, `${next}\n`);
+    return next;
+  }
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+/**
+ * pifleet-agent composition root: reads config, builds the adapters and wires them together.
+ * Nothing else in the package starts work at import time.
+ */
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { connect } from 'mqtt';
+import { NAME_PATTERN } from '@pifleet/protocol';
+import { ConfigError, USAGE, parseConfig } from './config/config.js';
+import { resolveDataDir } from './config/data-dir.js';
+import { enrollOverHttp } from './identity/enroll-client.js';
+import { EXIT_CONFIG, FatalError, ensureIdentity } from './identity/enrollment.js';
+import { IdentityStore } from './identity/identity-store.js';
+import { createLogger } from './log/logger.js';
+import { MqttLink } from './mqtt/mqtt-link.js';
+import { collectDeviceInfo } from './system/device-info.js';
+import { HostReader } from './telemetry/host-reader.js';
+import { Sampler } from './telemetry/sampler.js';
+import { TelemetryReporter } from './telemetry/telemetry-reporter.js';
+import { Backoff } from './util/backoff.js';
+
+async function agentVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** SIGINT/SIGTERM abort the returned signal; a second signal exits at once (operator insists). */
+function shutdownSignal(): AbortSignal {
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    ac.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return ac.signal;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseConfig(argv, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FatalError(`invalid configuration: ${e.message}`, EXIT_CONFIG);
+    throw e;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const version = await agentVersion();
+  if (parsed.kind === 'version') {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const config = parsed.config;
+  const log = createLogger(config.logLevel);
+  const stop = shutdownSignal();
+
+  const { dir, fallback } = await resolveDataDir(config.dataDir);
+  const store = new IdentityStore(dir);
+  await store.init().catch((e: unknown) => {
+    throw new FatalError(`cannot use data dir ${dir}: ${(e as Error).message}`, 1);
+  });
+  if (fallback) log.warn('data dir /var/lib/pifleet not writable, using fallback', { dataDir: dir });
+  log.info('starting', { version, dataDir: dir });
+
+  const info = await collectDeviceInfo(version);
+  const host = hostname();
+  const identity = await ensureIdentity(
+    {
+      store,
+      enroll: enrollOverHttp,
+      log,
+      hubUrl: config.hubUrl,
+      token: config.token,
+      name: config.name ?? (NAME_PATTERN.test(host) ? host : undefined),
+      info,
+    },
+    stop,
+  );
+  if (!identity) return 0; // stopped while still waiting to enroll
+
+  const linkLog = log.child({ deviceId: identity.deviceId });
+  let reporter: TelemetryReporter | undefined;
+  const link = new MqttLink({
+    identity,
+    info,
+    keepaliveS: config.keepaliveS,
+    connect,
+    nextSession: () => store.nextSession(),
+    log: linkLog,
+    backoff: new Backoff({ baseMs: 1000, capMs: config.reconnectMaxMs }),
+    // First retry after a refusal within the normal cap (it may be a hub restart), then up to 5 min.
+    refusedBackoff: new Backoff({ baseMs: config.reconnectMaxMs, capMs: Math.max(config.reconnectMaxMs, 300_000) }),
+    onUp: () => reporter?.resume(),
+    onHubStatus: (online) => {
+      if (online) reporter?.resume();
+    },
+  });
+  reporter = new TelemetryReporter({
+    source: new Sampler(new HostReader(), dir),
+    sink: link,
+    log: linkLog,
+    sampleMs: config.sampleMs,
+    publishMs: config.publishMs,
+  });
+
+  link.start(stop);
+  await reporter.start(stop);
+  if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+
+  linkLog.info('shutting down', { signal: String(stop.reason) });
+  await reporter.drainForShutdown();
+  await link.close();
+  linkLog.info('stopped');
+  return 0;
+}
+
+function exit(code: number): void {
+  process.exitCode = code;
+  // Every handle is closed on the normal path; this only guards against a stuck socket at exit.
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+main(process.argv.slice(2)).then(exit, (e: unknown) => {
+  const code = e instanceof FatalError ? e.exitCode : 1;
+  const msg = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
+  process.stderr.write(`pifleet-agent: ${msg}\n`);
+  exit(code);
+});
