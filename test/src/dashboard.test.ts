@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { deviceTopic, encodeSample, PROTOCOL_VERSION, type EnrollResponse, type StatusMessage, type TelemetryMessage } from '@pifleet/protocol';
+import { launchBrowser, loginThroughForm, newPage, screenshot, withFailureShot } from './support/browser.js';
+import { HubProcess } from './support/hub-process.js';
+import { REPO } from './support/paths.js';
+import { waitFor } from './support/wait.js';
+
+/** OpenSSH one-line form of a fresh ed25519 public key, as the agent sends it at enrollment. */
+function sshPublicKey(): string {
+  const raw = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  // RFC 4253 §6.6: each field is a uint32 big-endian length followed by the bytes.
+  const field = (b: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')}`;
+}
+
+/**
+ * A real device from the hub's point of view, without needing the agent: enrolls with a
+ * provisioning token, connects with its own MQTT credential, declares itself online (retained,
+ * with the offline Will) and publishes one telemetry batch covering the last few minutes.
+ */
+async function fakeDevice(hub: HubProcess, name: string): Promise<{ enrolled: EnrollResponse; client: MqttClient; session: number }> {
+  const token = await hub.createToken();
+  const r = await hub.api.post<EnrollResponse>('/api/enroll', { token, name, publicKey: sshPublicKey(), info: { hostname: name, os: 'Debian GNU/Linux 12', arch: 'arm64', model: 'Raspberry Pi 4 Model B', agentVersion: 'test' } });
+  assert.ok(r.status === 200 || r.status === 201, `enroll: ${r.status} ${JSON.stringify(r.body)}`);
+  const enrolled = r.body;
+  const session = Date.now();
+  const status = (state: 'online' | 'offline'): StatusMessage => ({ v: PROTOCOL_VERSION, type: 'status', id: randomUUID().slice(0, 32), ts: Date.now(), state, session, info: { hostname: name } });
+  const statusTopic = deviceTopic(enrolled.deviceId, 'status');
+  const client = await mqtt.connectAsync(enrolled.mqtt.url, {
+    username: enrolled.mqtt.username,
+    password: enrolled.mqtt.password,
+    clientId: enrolled.mqtt.clientId,
+    reconnectPeriod: 0,
+    keepalive: 10,
+    will: { topic: statusTopic, payload: Buffer.from(JSON.stringify(status('offline'))), qos: 1, retain: true },
+  });
+  await client.publishAsync(statusTopic, JSON.stringify(status('online')), { qos: 1, retain: true });
+  // 30 samples 10 s apart, in protocol units (permille, x100, MiB, deci-degrees), with a visible trend.
+  const samples = Array.from({ length: 30 }, (_, i) => {
+    const dt = (29 - i) * 10;
+    return encodeSample({ dt, cpu: 150 + i * 20, load1: 40 + i * 3, load5: 50, load15: 45, memUsed: 900 + i * 10, memTotal: 3800, diskUsed: 5200, diskTotal: 29000, temp: 480 + i * 4, throttled: 0, netRx: 20_000 + i * 500, netTx: 8_000, uptime: 3600 + i * 10, agentRss: 30_000, agentCpu: 5 });
+  });
+  const batch: TelemetryMessage = { v: PROTOCOL_VERSION, type: 'telemetry', id: randomUUID().slice(0, 32), ts: Date.now(), samples };
+  await client.publishAsync(deviceTopic(enrolled.deviceId, 'telemetry'), JSON.stringify(batch), { qos: 0 });
+  return { enrolled, client, session };
+}
+
+test('dashboard: login, live device list, device charts, provisioning token (headless Chromium)', { timeout: 180_000 }, async (t) => {
+  const browser = await launchBrowser(t);
+  if (!browser) return;
+  assert.ok(existsSync(join(REPO, 'dashboard/dist/index.html')), 'dashboard bundle is built (npm run build -w @pifleet/dashboard)');
+  const hub = await new HubProcess().start();
+  t.after(() => hub.stop());
+  const { page, errors } = await newPage(browser);
+
+  await withFailureShot(page, 'dashboard', async () => {
+    // A bad password is refused with a message, and no session is created.
+    await page.goto(hub.url + '/');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('login-error').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await screenshot(page, 'dashboard-login-error');
+
+    await loginThroughForm(page, hub.url, 'admin', hub.adminPassword);
+    assert.match(await page.getByTestId('whoami').innerText(), /admin\s+admin/);
+    await page.getByTestId('overview').waitFor();
+    assert.equal(await page.getByTestId('count-total').innerText(), '0');
+    await page.getByText('No devices yet.').waitFor();
+
+    // A device enrolls and comes online: the row appears and turns online without a reload.
+    const name = `pi-dash-${Math.random().toString(36).slice(2, 6)}`;
+    const dev = await fakeDevice(hub, name);
+    t.after(() => dev.client.endAsync(true));
+    const row = page.getByTestId(`device-row-${name}`);
+    await row.locator('[data-testid="device-status"][data-status="online"]').waitFor();
+    await waitFor('overview counts one online device', async () => (await page.getByTestId('count-online').innerText()) === '1', 10_000, 200);
+    await waitFor('latest telemetry in the row', async () => /\d+ %/.test(await row.innerText()), 10_000, 200);
+    await screenshot(page, 'dashboard-overview');
+
+    // Client-side search narrows the list.
+    await page.getByTestId('device-search').fill('no-such-device');
+    await page.getByText('No device matches these filters.').waitFor();
+    await page.getByTestId('device-search').fill(name.slice(0, 6));
+    await row.waitFor();
+
+    // The device page shows its facts and draws the telemetry history.
+    await row.click();
+    await page.waitForURL(`**/devices/${name}`);
+    await page.getByTestId('device-title').filter({ hasText: name }).waitFor();
+    await page.getByText('Raspberry Pi 4 Model B').waitFor();
+    const lines = page.locator('[data-testid="chart"] path.line');
+    await waitFor('chart lines drawn', async () => (await lines.count()) >= 5, 15_000, 250);
+    const d = await lines.first().getAttribute('d');
+    assert.ok(d && (d.match(/L/g) ?? []).length >= 10, `CPU line has many points: ${d?.slice(0, 80)}`);
+    await screenshot(page, 'dashboard-device');
+
+    // Tags are editable (admin ≥ operator) and saved on the hub.
+    await page.getByLabel('New tag').fill('site=lab');
+    await page.getByRole('button', { name: 'Add tag' }).click();
+    await page.getByRole('button', { name: 'Remove tag site=lab' }).waitFor();
+    const admin = await hub.admin();
+    assert.deepEqual((await admin.get<{ tags: string[] }>(`/api/devices/${dev.enrolled.deviceId}`)).body.tags, ['site=lab']);
+
+    // The device goes away: its status turns offline live, through the same stream.
+    await dev.client.endAsync(true); // no DISCONNECT, so the broker publishes the Will
+    await page.locator('[data-testid="device-status"][data-status="offline"]').waitFor({ timeout: 30_000 });
+
+    // Provisioning tokens: create one through the form and get the ready-to-paste agent command.
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByTestId('token-form').waitFor();
+    await page.getByRole('spinbutton', { name: 'Max devices' }).fill('3');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const command = await page.getByTestId('agent-command').innerText();
+    const secret = await page.getByTestId('token-secret').innerText();
+    assert.ok(secret.length >= 16, 'the secret is shown once');
+    assert.ok(command.includes(secret), `agent command carries the token: ${command}`);
+    await waitFor('new token listed', async () => /0 \/ 3/.test(await page.getByTestId('token-table').innerText()), 10_000, 200);
+    await screenshot(page, 'dashboard-tokens');
+
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-form').waitFor();
+  });
+  assert.deepEqual(errors, [], 'the dashboard threw no uncaught errors');
+});
