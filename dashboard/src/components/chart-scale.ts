@@ -4,9 +4,13 @@
 export function niceTicks(min: number, max: number, count = 4): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
   if (min === max) {
-    const pad = Math.abs(min) > 0 ? Math.abs(min) * 0.1 : 1;
-    min -= pad;
-    max += pad;
+    // A flat series still needs a visible band; an all-zero one (idle network) reads best as 0..1.
+    if (min === 0) max = 1;
+    else {
+      const pad = Math.abs(min) * 0.1;
+      min -= pad;
+      max += pad;
+    }
   }
   const raw = (max - min) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));

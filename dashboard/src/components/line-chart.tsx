@@ -40,7 +40,7 @@ export function LineChart({ title, times, series, from, to, format, zeroBased = 
 
   const all = series.flatMap((s) => s.values).filter((v): v is number => v !== null);
   const hasData = all.length > 0;
-  const ticks = niceTicks(zeroBased ? Math.min(0, ...all) : Math.min(...all), Math.max(...all, zeroBased ? 1e-9 : -Infinity));
+  const ticks = niceTicks(zeroBased ? Math.min(0, ...all) : Math.min(...all), Math.max(...all));
   const lo = ticks[0] ?? 0;
   const hi = ticks[ticks.length - 1] ?? 1;
   const iw = width - M.left - M.right;

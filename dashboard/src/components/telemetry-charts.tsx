@@ -49,8 +49,8 @@ export function TelemetryCharts({ deviceId }: { deviceId: string }) {
   const pts = data?.series.points ?? [];
   const times = pts.map((p) => Date.parse(p.ts));
   const charts: { title: string; series: Series[]; format: (v: number) => string }[] = [
-    { title: 'CPU %', series: [{ label: 'CPU', color: '#2563eb', values: pick(pts, (p) => p.cpu) }], format: (v) => `${v.toFixed(0)} %` },
-    { title: 'Temperature °C', series: [{ label: 'SoC', color: '#dc2626', values: pick(pts, (p) => p.temp) }], format: (v) => `${v.toFixed(0)} °C` },
+    { title: 'CPU %', series: [{ label: 'CPU', color: '#2563eb', values: pick(pts, (p) => p.cpu) }], format: (v) => `${+v.toFixed(1)} %` },
+    { title: 'Temperature °C', series: [{ label: 'SoC', color: '#dc2626', values: pick(pts, (p) => p.temp) }], format: (v) => `${+v.toFixed(1)} °C` },
     {
       title: 'Memory used',
       series: [
@@ -66,7 +66,7 @@ export function TelemetryCharts({ deviceId }: { deviceId: string }) {
         { label: '5 min', color: '#65a30d', values: pick(pts, (p) => p.load5) },
         { label: '15 min', color: '#d97706', values: pick(pts, (p) => p.load15) },
       ],
-      format: (v) => v.toFixed(1),
+      format: (v) => String(+v.toFixed(2)),
     },
     {
       title: 'Network bytes per sample',

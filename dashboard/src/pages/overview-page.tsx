@@ -1,6 +1,8 @@
 /** Fleet overview: counts, then the live device list with client-side search and tag filter. */
 import { useMemo, useState } from 'react';
+import { hasRole, useUser } from '../auth';
 import { useDevices } from '../devices-context';
+import { Link } from '../router';
 import { OverviewCards } from '../components/overview-cards';
 import { DeviceTable } from '../components/device-table';
 import { useNow } from '../use-now';
@@ -17,6 +19,7 @@ export function OverviewPage() {
   const [query, setQuery] = useState('');
   const [tag, setTag] = useState('');
   const now = useNow();
+  const user = useUser();
 
   const allTags = useMemo(() => [...new Set(devices.flatMap((d) => d.tags))].sort(), [devices]);
   const shown = devices.filter((d) => matches(d, query.trim()) && (!tag || d.tags.includes(tag)));
@@ -58,7 +61,15 @@ export function OverviewPage() {
         ) : devices.length === 0 ? (
           <div className="empty">
             <p>No devices yet.</p>
-            <p className="muted">Create a provisioning token on the Tokens page and start an agent with the command it shows.</p>
+            <p className="muted">
+              {hasRole(user, 'admin') ? (
+                <>
+                  Create a provisioning token on the <Link href="/tokens">Tokens page</Link> and run the agent command it shows on a Pi.
+                </>
+              ) : (
+                'An admin enrolls Pis with provisioning tokens; they appear here as soon as they connect.'
+              )}
+            </p>
           </div>
         ) : shown.length === 0 ? (
           <p className="muted">No device matches these filters.</p>
