@@ -62,14 +62,20 @@ export function parseMeminfo(text: string): MemInfo | null {
 
 export type NetCounters = Map<string, { rx: number; tx: number }>;
 
-/** /proc/net/dev: two header lines, then `iface: rxBytes … (8 rx cols) txBytes …`. Loopback excluded. */
+/**
+ * Loopback and the virtual plumbing of container engines: their traffic also crosses the physical
+ * interface, so counting them would double "bytes on the wire".
+ */
+const VIRTUAL_IFACE = /^(lo|docker\d*|veth.*|br-.*|virbr.*|cni.*|flannel.*)$/;
+
+/** /proc/net/dev: two header lines, then `iface: rxBytes … (8 rx cols) txBytes …`. */
 export function parseNetDev(text: string): NetCounters {
   const out: NetCounters = new Map();
   for (const line of text.split('\n').slice(2)) {
     const idx = line.indexOf(':');
     if (idx < 0) continue;
     const iface = line.slice(0, idx).trim();
-    if (iface === 'lo') continue;
+    if (VIRTUAL_IFACE.test(iface)) continue;
     const cols = line.slice(idx + 1).trim().split(/\s+/).map(Number);
     const rx = cols[0];
     const tx = cols[8];

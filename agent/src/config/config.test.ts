@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_KEEPALIVE_S, TELEMETRY_PUBLISH_MS, TELEMETRY_SAMPLE_MS } from '@pifleet/protocol';
+import { ConfigError, parseConfig, type AgentConfig } from './config.js';
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): AgentConfig {
+  const r = parseConfig(argv, env);
+  assert.equal(r.kind, 'run');
+  return (r as { config: AgentConfig }).config;
+}
+
+test('defaults from the protocol limits', () => {
+  const c = run([]);
+  assert.equal(c.keepaliveS, DEFAULT_KEEPALIVE_S);
+  assert.equal(c.sampleMs, TELEMETRY_SAMPLE_MS);
+  assert.equal(c.publishMs, TELEMETRY_PUBLISH_MS);
+  assert.equal(c.reconnectMaxMs, 15_000);
+  assert.equal(c.logLevel, 'info');
+  assert.equal(c.dataDir, undefined);
+});
+
+test('env is read, flags win over env, trailing slash dropped from the hub URL', () => {
+  const env = {
+    PIFLEET_HUB: 'https://hub.example/',
+    PIFLEET_TOKEN: 'tok-from-env-123',
+    PIFLEET_AGENT_DATA_DIR: '/data',
+    PIFLEET_AGENT_KEEPALIVE: '30',
+    PIFLEET_AGENT_SAMPLE_MS: '5000',
+  };
+  const c = run(['--keepalive', '2', '--name', 'kitchen-pi'], env);
+  assert.equal(c.hubUrl, 'https://hub.example');
+  assert.equal(c.token, 'tok-from-env-123');
+  assert.equal(c.dataDir, '/data');
+  assert.equal(c.keepaliveS, 2);
+  assert.equal(c.sampleMs, 5000);
+  assert.equal(c.name, 'kitchen-pi');
+});
+
+test('empty env values count as unset', () => {
+  assert.equal(run([], { PIFLEET_AGENT_KEEPALIVE: '' }).keepaliveS, DEFAULT_KEEPALIVE_S);
+});
+
+test('bad values give a one-line error naming the flag, never echoing the token', () => {
+  const bad: [string[], RegExp][] = [
+    [['--keepalive', 'soon'], /--keepalive/],
+    [['--hub', 'ftp://x'], /--hub.*http/],
+    [['--name', 'has space'], /--name/],
+    [['--sample-interval', '5'], /--sample-interval/],
+    [['--log-level', 'loud'], /--log-level/],
+    [['--frobnicate'], /frobnicate/],
+  ];
+  for (const [argv, re] of bad) {
+    assert.throws(() => parseConfig(argv, {}), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'));
+  }
+  assert.throws(
+    () => parseConfig(['--token', 'short'], {}),
+    (e: Error) => e instanceof ConfigError && /--token/.test(e.message) && !e.message.includes('short'),
+  );
+});
+
+test('--help and --version', () => {
+  assert.equal(parseConfig(['--help'], {}).kind, 'help');
+  assert.equal(parseConfig(['--version'], {}).kind, 'version');
+});
