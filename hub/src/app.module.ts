@@ -1,0 +1,38 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module.js';
+import { BrokerModule } from './broker/broker.module.js';
+import { CoreModule } from './common/core.module.js';
+import { GlobalExceptionFilter } from './common/global-exception.filter.js';
+import { DevicesModule } from './devices/devices.module.js';
+import { EnrollmentModule } from './enrollment/enrollment.module.js';
+import { FleetsModule } from './fleets/fleets.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { PresenceModule } from './presence/presence.module.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
+import { TokensModule } from './tokens/tokens.module.js';
+import { UsersModule } from './users/users.module.js';
+
+/**
+ * The hub's composition root. Infrastructure (core, broker) first, then features; features talk
+ * through exported services and DeviceEvents, never through each other's repositories' tables.
+ */
+@Module({
+  imports: [
+    CoreModule,
+    BrokerModule,
+    PresenceModule,
+    TelemetryModule,
+    AuthModule,
+    UsersModule,
+    FleetsModule,
+    TokensModule,
+    DevicesModule,
+    EnrollmentModule,
+    HealthModule,
+    MetricsModule,
+  ],
+  providers: [{ provide: APP_FILTER, useClass: GlobalExceptionFilter }],
+})
+export class AppModule {}

@@ -1,0 +1,87 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { DomainError, HTTP_STATUS } from './errors.js';
+import { MetricsService } from './metrics.service.js';
+import { LOGGER } from './tokens.js';
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+/** Stable codes for statuses that come from the framework rather than from our services. */
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'bad_request',
+  503: 'unavailable',
+};
+
+/** True for zod (3 and 4) validation errors, whichever copy of zod threw them. */
+export function isZodError(err: unknown): err is { issues: { path: PropertyKey[]; message: string }[] } {
+  return (
+    typeof err === 'object' && err !== null && (err as Error).name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues)
+  );
+}
+
+export function describeZodIssues(issues: { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/**
+ * The one place that turns errors into HTTP answers (STYLE: services throw domain errors with a
+ * stable code; one filter maps them). Every answer is `{ code, message }`; unknown errors are
+ * logged and answered with a generic 500 so internals never leak.
+ */
+@Catch()
+export class GlobalExceptionFilter implements ExceptionFilter {
+  private readonly rejected;
+
+  constructor(
+    @Inject(LOGGER) private readonly log: Logger,
+    metrics: MetricsService,
+  ) {
+    this.rejected = metrics.counter('pifleet_http_errors_total', 'HTTP requests answered with an error, by code', ['code']);
+  }
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const [status, body] = this.toHttp(err, req);
+    this.rejected.inc({ code: body.code });
+    if (res.headersSent) {
+      // A streaming answer (SSE) already started; all we can do is end it.
+      res.end();
+      return;
+    }
+    res.status(status).json(body);
+  }
+
+  private toHttp(err: unknown, req: Request): [number, ErrorBody] {
+    if (err instanceof DomainError) return [HTTP_STATUS[err.code], { code: err.code, message: err.message }];
+    if (isZodError(err)) return [400, { code: 'bad_request', message: describeZodIssues(err.issues) }];
+    if (err instanceof HttpException) {
+      const status = err.getStatus();
+      const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'internal' : 'bad_request');
+      const message = status === 404 ? `no route ${req.method} ${req.path}` : err.message;
+      return [status, { code, message }];
+    }
+    // body-parser errors (bad JSON, body too large) carry `status` and `type`.
+    const e = err as { status?: number; type?: string; message?: string };
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      const message = e.type === 'entity.parse.failed' ? 'request body is not valid JSON' : (e.message ?? 'bad request');
+      return [e.status, { code: CODE_BY_STATUS[e.status] ?? 'bad_request', message }];
+    }
+    this.log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    return [500, { code: 'internal', message: 'internal error' }];
+  }
+}

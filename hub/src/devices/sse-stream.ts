@@ -1,0 +1,106 @@
+import type { Response } from 'express';
+import type { Device } from '../contract.js';
+
+export const HEARTBEAT_MS = 15_000;
+/** Devices waiting for a slow client; past this the stream falls back to a fresh snapshot. */
+const MAX_PENDING = 5_000;
+/** A client that has not read anything for this long is dropped. */
+const STALL_MS = 60_000;
+
+/**
+ * One SSE connection (dozzle pattern, STYLE.md): `snapshot` first, then `device` deltas, comments
+ * as heartbeat. Honours backpressure: while the socket is full, deltas wait in a per-device map
+ * (latest wins, bounded); if it overflows the client gets a new snapshot once it drains.
+ */
+export class SseStream {
+  private readonly pending = new Map<string, Device>();
+  private ready = false;
+  private resnapshot = false;
+  private closed = false;
+  private readonly heartbeat: NodeJS.Timeout;
+  private stallTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly res: Response,
+    private readonly snapshot: () => Promise<Device[]>,
+    private readonly onClose: () => void,
+  ) {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.on('close', () => this.close());
+    res.on('drain', () => void this.drain());
+    this.heartbeat = setInterval(() => this.write(': ping\n\n'), HEARTBEAT_MS);
+  }
+
+  /** Sends the snapshot; deltas received meanwhile are held and sent after it. */
+  async start(): Promise<void> {
+    await this.sendSnapshot();
+    this.ready = true;
+    this.flushPending();
+  }
+
+  push(devices: Device[]): void {
+    if (this.closed) return;
+    for (const d of devices) this.pending.set(d.id, d);
+    if (this.pending.size > MAX_PENDING) {
+      this.pending.clear();
+      this.resnapshot = true;
+    }
+    if (this.ready && !this.res.writableNeedDrain) this.flushPending();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.pending.clear();
+    if (!this.res.writableEnded) this.res.end();
+    this.onClose();
+  }
+
+  private async sendSnapshot(): Promise<void> {
+    this.resnapshot = false;
+    const devices = await this.snapshot();
+    this.write(`event: snapshot\ndata: ${JSON.stringify({ devices })}\n\n`);
+  }
+
+  private flushPending(): void {
+    if (this.resnapshot) {
+      void this.drain();
+      return;
+    }
+    for (const [id, d] of this.pending) {
+      this.pending.delete(id);
+      if (!this.write(`event: device\ndata: ${JSON.stringify(d)}\n\n`)) return;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.closed || !this.ready || this.res.writableNeedDrain) return;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    if (this.resnapshot) {
+      this.pending.clear();
+      try {
+        await this.sendSnapshot();
+      } catch {
+        this.close();
+        return;
+      }
+    }
+    this.flushPending();
+  }
+
+  /** Returns false when the socket is full; the caller stops and waits for 'drain'. */
+  private write(chunk: string): boolean {
+    if (this.closed) return false;
+    const ok = this.res.write(chunk);
+    if (!ok) this.stallTimer ??= setTimeout(() => this.close(), STALL_MS);
+    return ok;
+  }
+}

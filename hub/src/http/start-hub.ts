@@ -1,0 +1,90 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger } from 'pino';
+import { AppModule } from '../app.module.js';
+import { PinoNestLogger } from '../common/pino-nest-logger.js';
+import { MetricsService } from '../common/metrics.service.js';
+import { LOGGER } from '../common/tokens.js';
+import { parseEnv } from '../config/env.js';
+import { HubConfig } from '../config/hub-config.js';
+import { AdminBootstrapService, type AdminLogin } from '../users/admin-bootstrap.service.js';
+import { dashboardHandlers } from './dashboard.js';
+import { freePort } from './free-port.js';
+import { setupOpenApi } from './openapi.js';
+import { requestLog } from './request-log.js';
+import { HUB_VERSION } from './version.js';
+
+export interface StartHubOptions {
+  /** Settings for this hub, laid over process.env (tests pass ports 0 and a temp data dir). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface RunningHub {
+  app: NestExpressApplication;
+  config: HubConfig;
+  /** Where this process listens, e.g. http://127.0.0.1:8080 (tests talk to this). */
+  url: string;
+  admin: AdminLogin;
+  close(): Promise<void>;
+}
+
+/** JSON bodies are small (logins, tokens, renames); anything bigger is refused with 413. */
+const BODY_LIMIT = '64kb';
+
+/** CoreModule reads its configuration from process.env, so hubs are created one at a time. */
+let creating: Promise<unknown> = Promise.resolve();
+
+/**
+ * Starts a complete hub (HTTP API, dashboard, broker, presence, telemetry) in this process.
+ * PIFLEET_HTTP_PORT=0 picks a free port. Throws ConfigError on bad settings.
+ */
+export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  if (env['PIFLEET_HTTP_PORT'] === '0') env['PIFLEET_HTTP_PORT'] = String(await freePort());
+  parseEnv(env); // fail fast with the readable ConfigError, before Nest starts anything
+
+  const app = await createWithEnv(env);
+  try {
+    const log = app.get<Logger>(LOGGER);
+    const config = app.get(HubConfig);
+    app.useLogger(new PinoNestLogger(log));
+    app.use(requestLog(log, app.get(MetricsService)));
+    app.useBodyParser('json', { limit: BODY_LIMIT });
+    app.setGlobalPrefix('api', { exclude: ['metrics'] });
+    app.set('trust proxy', 'loopback');
+    app.disable('x-powered-by');
+    for (const h of dashboardHandlers()) app.use(h);
+    setupOpenApi(app, HUB_VERSION);
+    await app.listen(config.httpPort, config.httpHost);
+    const admin = app.get(AdminBootstrapService).adminLogin();
+    const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? '127.0.0.1' : config.httpHost;
+    log.info({ url: config.publicUrl, version: HUB_VERSION }, 'hub ready');
+    return { app, config, url: `http://${host}:${config.httpPort}`, admin, close: () => app.close() };
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function createWithEnv(env: NodeJS.ProcessEnv): Promise<NestExpressApplication> {
+  const previous = creating;
+  let release = (): void => undefined;
+  creating = new Promise<void>((r) => (release = r));
+  await previous;
+  const saved = process.env;
+  process.env = env;
+  try {
+    return await NestFactory.create<NestExpressApplication>(AppModule, {
+      bufferLogs: true,
+      bodyParser: false,
+      abortOnError: false,
+      // Long-lived streams (SSE) must not keep close() waiting.
+      forceCloseConnections: true,
+    });
+  } finally {
+    process.env = saved;
+    release();
+  }
+}
