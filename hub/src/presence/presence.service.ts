@@ -1,0 +1,131 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { StatusMessageSchema, allDevices, decodePayload, parseDeviceTopic, type StatusMessage } from '@pifleet/protocol';
+import { HubConfig } from '../config/hub-config.js';
+import { DeviceEvents } from '../common/device-events.js';
+import { MetricsService } from '../common/metrics.service.js';
+import { LOGGER } from '../common/tokens.js';
+import { MqttLink } from '../broker/mqtt-link.js';
+import { PresenceRepository } from './presence.repository.js';
+
+/** Devices with a status waiting to be written; one entry per device, so the bound is the fleet size. */
+const MAX_PENDING = 100_000;
+const MAX_TOUCHED = 100_000;
+const TOUCH_FLUSH_MS = 5000;
+const GAUGE_REFRESH_MS = 30_000;
+
+/**
+ * Presence from the retained `pifleet/v1/dev/+/status` messages (and Wills). Messages are
+ * coalesced per device (keeping the newest session) and written by one worker, so a reconnect
+ * storm costs at most one pending write per device instead of an unbounded queue.
+ */
+@Injectable()
+export class PresenceService implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly pending = new Map<string, StatusMessage>();
+  private readonly touched = new Set<string>();
+  private working?: Promise<void>;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly invalid;
+  private readonly ignored;
+  private readonly onlineGauge;
+
+  constructor(
+    private readonly config: HubConfig,
+    private readonly repo: PresenceRepository,
+    private readonly link: MqttLink,
+    private readonly events: DeviceEvents,
+    @Inject(LOGGER) private readonly log: Logger,
+    metrics: MetricsService,
+  ) {
+    this.invalid = metrics.counter('pifleet_mqtt_messages_invalid_total', 'MQTT messages dropped as invalid', ['kind', 'reason']);
+    this.ignored = metrics.counter('pifleet_presence_ignored_total', 'Status messages not applied', ['reason']);
+    this.onlineGauge = metrics.gauge('pifleet_devices_online', 'Devices currently online');
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (this.config.embeddedBroker) {
+      // A fresh embedded broker has no sessions: whoever was online before the restart is not now.
+      for (const id of await this.repo.markAllOffline()) this.events.changed(id);
+    }
+    await this.refreshGauge();
+    this.link.subscribe(allDevices('status'), (topic, payload) => this.onStatus(topic, payload), { qos: 1 });
+    this.timers.push(setInterval(() => void this.flushTouched(), TOUCH_FLUSH_MS));
+    this.timers.push(setInterval(() => void this.refreshGauge(), GAUGE_REFRESH_MS));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.working;
+    await this.flushTouched();
+  }
+
+  /** Telemetry seen from a device: refresh its last-seen time in the next batch. */
+  seen(deviceId: string): void {
+    if (this.touched.size < MAX_TOUCHED) this.touched.add(deviceId);
+  }
+
+  /** Resolves when every status received so far has been written (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.working) await this.working;
+  }
+
+  onStatus(topic: string, payload: Buffer): void {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed) return void this.invalid.inc({ kind: 'status', reason: 'topic' });
+    // An empty retained payload is a "clear retained" marker, not a status.
+    if (payload.length === 0) return;
+    const r = decodePayload(StatusMessageSchema, payload);
+    if (!r.ok) {
+      this.invalid.inc({ kind: 'status', reason: r.error });
+      this.log.debug({ deviceId: parsed.deviceId, reason: r.error, detail: r.detail }, 'status dropped');
+      return;
+    }
+    const prev = this.pending.get(parsed.deviceId);
+    // Keep the newest session; for the same session the later message wins (online -> offline).
+    if (prev && prev.session > r.value.session) return void this.ignored.inc({ reason: 'stale' });
+    if (!prev && this.pending.size >= MAX_PENDING) return void this.ignored.inc({ reason: 'overload' });
+    this.pending.set(parsed.deviceId, r.value);
+    this.working ??= this.drain().finally(() => (this.working = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    let changed = false;
+    while (this.pending.size > 0) {
+      const [deviceId, msg] = this.pending.entries().next().value as [string, StatusMessage];
+      this.pending.delete(deviceId);
+      try {
+        const result = await this.repo.apply(deviceId, msg);
+        if (result === 'applied') {
+          changed = true;
+          this.events.changed(deviceId);
+        } else {
+          this.ignored.inc({ reason: result });
+        }
+      } catch (err) {
+        this.log.warn({ err, deviceId }, 'presence update failed');
+      }
+    }
+    // Not awaited: a status arriving during that query must find `working` already cleared.
+    if (changed) void this.refreshGauge();
+  }
+
+  private async flushTouched(): Promise<void> {
+    if (this.touched.size === 0) return;
+    const ids = [...this.touched];
+    this.touched.clear();
+    try {
+      await this.repo.touch(ids, new Date());
+    } catch (err) {
+      this.log.warn({ err }, 'last-seen refresh failed');
+    }
+  }
+
+  private async refreshGauge(): Promise<void> {
+    try {
+      this.onlineGauge.set(await this.repo.countOnline());
+    } catch {
+      // DB briefly unavailable: the next refresh catches up.
+    }
+  }
+}
