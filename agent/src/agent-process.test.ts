@@ -1,0 +1,208 @@
+/**
+ * The compiled agent as a real process against a real in-process MQTT broker (aedes) and a
+ * minimal enroll endpoint: identity persistence, presence with Will and sessions, telemetry.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HUB_STATUS_TOPIC, TelemetryMessageSchema, decodeSamples, deviceTopic, envelope } from '@pifleet/protocol';
+import { AgentProcess } from './testing/agent-process.js';
+import { TEST_DEVICE_ID, TEST_MQTT_PASSWORD, startEnrollServer, type EnrollServer } from './testing/enroll-server.js';
+import { TestBroker, Watcher, type Seen } from './testing/test-broker.js';
+import { waitFor } from './testing/wait.js';
+
+const TOKEN = 'pf_tok_a1b2c3d4e5f6';
+const STATUS = deviceTopic(TEST_DEVICE_ID, 'status');
+
+interface Scene {
+  dir: string;
+  broker: TestBroker;
+  hub: EnrollServer;
+  watcher: Watcher;
+  agent(extra?: string[]): AgentProcess;
+}
+
+async function scene(t: TestContext, brokerOpts: Parameters<typeof TestBroker.start>[0] = {}): Promise<Scene> {
+  const base = await mkdtemp(join(tmpdir(), 'pifleet-agent-'));
+  const broker = await TestBroker.start(brokerOpts);
+  const hub = await startEnrollServer(broker.url);
+  const watcher = await Watcher.connect(broker.url);
+  const agents: AgentProcess[] = [];
+  const dir = join(base, 'data');
+  t.after(async () => {
+    for (const a of agents) await a.kill();
+    await watcher.close();
+    await hub.close();
+    await broker.stop();
+    await rm(base, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    broker,
+    hub,
+    watcher,
+    agent: (extra = []) => {
+      const a = AgentProcess.spawn([
+        '--hub', hub.url, '--token', TOKEN, '--data-dir', dir, '--keepalive', '2', '--reconnect-max', '1000',
+        '--log-level', 'debug', ...extra,
+      ]);
+      agents.push(a);
+      return a;
+    },
+  };
+}
+
+const statusOf = (w: Watcher, state: string, session: number): Seen | undefined =>
+  w.statuses().find((s) => s.topic === STATUS && s.json['state'] === state && s.json['session'] === session);
+
+const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
+
+test('enrolls once, keeps a private identity, and never calls enroll again', async (t) => {
+  const s = await scene(t);
+  const first = s.agent();
+  const online = await waitFor('online status, session 1', () => statusOf(s.watcher, 'online', 1));
+  assert.equal(s.hub.requests.length, 1);
+  assert.match(s.hub.requests[0]!.publicKey, /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI/);
+  const info = online.json['info'] as Record<string, unknown>;
+  assert.equal(typeof info['hostname'], 'string');
+  assert.equal(typeof info['cpus'], 'number');
+  assert.equal(info['agentVersion'], '0.1.0');
+
+  assert.equal(await mode(s.dir), 0o700);
+  assert.equal(await mode(join(s.dir, 'identity.json')), 0o600);
+  assert.equal(await mode(join(s.dir, 'device-key.pem')), 0o600);
+
+  first.child.kill('SIGTERM');
+  assert.deepEqual(await first.exit(), { code: 0, signal: null });
+
+  // Second start: the token is still passed, but it is not used.
+  const second = s.agent();
+  await waitFor('online status, session 2', () => statusOf(s.watcher, 'online', 2));
+  assert.equal(s.hub.requests.length, 1);
+  second.child.kill('SIGTERM');
+  assert.equal((await second.exit()).code, 0);
+
+  // Third start without hub or token at all.
+  const third = AgentProcess.spawn(['--data-dir', s.dir, '--keepalive', '2']);
+  t.after(() => third.kill());
+  await waitFor('online status, session 3', () => statusOf(s.watcher, 'online', 3));
+  third.child.kill('SIGTERM');
+  assert.equal((await third.exit()).code, 0);
+
+  for (const a of [first, second, third]) {
+    assert.ok(!a.stderr.includes(TOKEN), 'token never logged');
+    assert.ok(!a.stderr.includes(TEST_MQTT_PASSWORD), 'mqtt password never logged');
+    assert.ok(a.logs().length > 0 && a.logs().length === a.lines.filter(Boolean).length, 'every line is JSON');
+  }
+});
+
+test('kill -9 lets the broker publish the Will for that session; restart comes back with the next one', async (t) => {
+  const s = await scene(t);
+  const a = s.agent();
+  const online = await waitFor('online', () => s.watcher.statuses().find((m) => m.json['state'] === 'online'));
+  const n = online.json['session'] as number;
+  assert.equal(online.retain, false, 'live delivery to an existing subscriber'); // MQTT-3.3.1-9
+
+  a.child.kill('SIGKILL');
+  const will = await waitFor('Will offline', () => statusOf(s.watcher, 'offline', n), 2 * 1500 + 2000);
+  assert.equal(will.json['type'], 'status');
+
+  // The Will is retained: a hub subscribing now sees the device offline.
+  const late = await Watcher.connect(s.broker.url);
+  t.after(() => late.close());
+  await waitFor('retained offline', () => late.statuses().find((m) => m.retain && m.json['state'] === 'offline'));
+
+  const b = s.agent();
+  await waitFor('online again with session n+1', () => statusOf(s.watcher, 'online', n + 1));
+  b.child.kill('SIGTERM');
+  assert.deepEqual(await b.exit(), { code: 0, signal: null });
+  await waitFor('clean offline for n+1', () => statusOf(s.watcher, 'offline', n + 1));
+});
+
+test('reconnects with a new session after the broker restarts', async (t) => {
+  const s = await scene(t);
+  const a = s.agent();
+  await waitFor('online 1', () => statusOf(s.watcher, 'online', 1));
+  await s.watcher.close();
+  await s.broker.restart();
+  const w = await Watcher.connect(s.broker.url);
+  t.after(() => w.close());
+  // --reconnect-max 1000 bounds each wait to 1 s; a few attempts may hit the restart window.
+  const back = await waitFor('online after restart', () => w.statuses().find((m) => m.json['state'] === 'online'), 10_000);
+  assert.ok((back.json['session'] as number) >= 2);
+  assert.ok(a.logs().some((l) => l['msg'] === 'mqtt reconnect scheduled'));
+});
+
+test('telemetry arrives in compact batches with sensible values', async (t) => {
+  const s = await scene(t);
+  s.agent(['--sample-interval', '200', '--publish-interval', '1000']);
+  const count = (): number => s.watcher.telemetry().reduce((n, m) => n + ((m.json['samples'] as unknown[]) ?? []).length, 0);
+  await waitFor('five telemetry samples', () => (count() >= 5 ? true : undefined));
+  const batches = s.watcher.telemetry();
+  const samples = batches.flatMap((b) => {
+    const msg = TelemetryMessageSchema.parse(b.json);
+    assert.equal(msg.fields, undefined);
+    return decodeSamples(msg.ts, msg.samples).map((x) => ({ ...x, sentAt: msg.ts }));
+  });
+  for (const x of samples) {
+    assert.ok(x.cpu !== null && x.cpu >= 0 && x.cpu <= 1000, `cpu permille ${x.cpu}`);
+    assert.ok(x.memUsed !== null && x.memTotal !== null && x.memUsed <= x.memTotal && x.memTotal > 0);
+    assert.ok(x.diskUsed !== null && x.diskTotal !== null && x.diskUsed <= x.diskTotal);
+    assert.ok(x.load1 !== null && x.load1 >= 0);
+    assert.ok(x.uptime !== null && x.uptime > 0);
+    assert.ok(x.agentRss !== null && x.agentRss > 10_000 && x.agentRss < 1_000_000, `agent rss KiB ${x.agentRss}`);
+    assert.ok(x.agentCpu !== null && x.agentCpu >= 0);
+    assert.ok(x.netRx !== null && x.netRx >= 0);
+    assert.ok(x.ts <= x.sentAt && x.ts > x.sentAt - 5000);
+  }
+  const raw = JSON.stringify(batches[0]!.json);
+  assert.ok(!raw.includes('\n') && !raw.includes('"cpu"'), 'columnar, no field names per sample');
+});
+
+test('holds telemetry while the hub is offline and sends the backlog when it returns', async (t) => {
+  const s = await scene(t);
+  await s.watcher.publish(HUB_STATUS_TOPIC, JSON.stringify({ ...envelope('hub-status'), state: 'offline' }), true);
+  const a = s.agent(['--sample-interval', '200', '--publish-interval', '500']);
+  await waitFor('online', () => statusOf(s.watcher, 'online', 1));
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(s.watcher.telemetry().length, 0, 'nothing sent while the hub is offline');
+  await s.watcher.publish(HUB_STATUS_TOPIC, JSON.stringify({ ...envelope('hub-status'), state: 'online' }), true);
+  const first = await waitFor('backlog', () => s.watcher.telemetry()[0], 5000);
+  const msg = TelemetryMessageSchema.parse(first.json);
+  assert.ok(msg.samples.length >= 6, `backlog of ${msg.samples.length} samples`);
+  const dts = msg.samples.map((r) => r[0] as number);
+  assert.ok(Math.max(...dts) >= 2, 'oldest sample is seconds old');
+  assert.ok(a.logs().some((l) => l['msg'] === 'hub status' && l['state'] === 'offline'));
+});
+
+test('a refused token exits 3 with one line and no retry', async (t) => {
+  const s = await scene(t);
+  s.hub.reply = () => ({ status: 401, body: { code: 'token_revoked', message: 'provisioning token revoked' } });
+  const a = s.agent();
+  const { code } = await a.exit();
+  assert.equal(code, 3);
+  const last = a.lines.filter(Boolean).at(-1)!;
+  assert.match(last, /^pifleet-agent: enrollment refused by hub \(401 token_revoked\)/);
+  assert.equal(s.hub.requests.length, 1);
+  assert.ok(!a.stderr.includes(TOKEN));
+});
+
+test('bad configuration exits 2 with one line', async () => {
+  const a = AgentProcess.spawn(['--keepalive', 'often']);
+  assert.equal((await a.exit()).code, 2);
+  assert.equal(a.lines.filter(Boolean).length, 1);
+  assert.match(a.lines[0]!, /^pifleet-agent: invalid configuration: --keepalive/);
+});
+
+test('a refused device credential is reported and retried, not fatal', async (t) => {
+  const s = await scene(t, {
+    authenticate: (_client, username, _password, done) => done(null, username !== TEST_DEVICE_ID),
+  });
+  const a = s.agent();
+  await waitFor('credential refused log', () => a.logs().find((l) => l['msg'] === 'device credential refused (revoked?)'));
+  assert.equal(a.child.exitCode, null, 'still running');
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit()).code, 0);
+});
