@@ -59,12 +59,12 @@ describe('pifleet CLI against a real hub', () => {
     return r.stdout;
   };
   const devices = async (...extra: string[]): Promise<DeviceRow[]> => JSON.parse(await ok(admin(['devices', '--json', ...extra]))) as DeviceRow[];
-  const api = async (method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> => {
+  const api = async (method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     const res = await fetch(hub.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   };
   const enroll = (token: string, name: string) => api('POST', '/api/enroll', { token, name, publicKey: sshPublicKey(), info: { hostname: name } });
   const login = (configDir: string, user: string, password: string) =>
@@ -135,7 +135,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.ok((created['agentCommand'] as string).includes(created['token'] as string), 'agent command carries the token');
 
     const enrolled = await enroll(created['token'] as string, 'cli-pi-1');
-    assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
+    assert.ok(enrolled.status === 200 || enrolled.status === 201, `enroll answered ${enrolled.status}`);
     const deviceId = enrolled.body.deviceId as string;
 
     const rows = await devices();
@@ -200,7 +200,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.equal(after.find((t) => t.id === a.id)?.state, 'revoked');
     assert.equal(after.find((t) => t.id === b.id)?.state, 'revoked');
     const refused = await enroll(a.token, 'too-late');
-    assert.notEqual(refused.status, 201);
+    assert.ok(refused.status >= 400, `enroll with a revoked token answered ${refused.status}`);
     assert.equal((await devices()).length, 1, 'no device enrolled with a revoked token');
   });
 
