@@ -59,7 +59,7 @@ const statusOf = (w: Watcher, state: string, session: number): Seen | undefined 
 
 const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
 
-test('enrolls once, keeps a private identity, and never calls enroll again', async (t) => {
+void test('enrolls once, keeps a private identity, and never calls enroll again', async (t) => {
   const s = await scene(t);
   const first = s.agent();
   const online = await waitFor('online status, session 1', () => statusOf(s.watcher, 'online', 1));
@@ -98,7 +98,7 @@ test('enrolls once, keeps a private identity, and never calls enroll again', asy
   }
 });
 
-test('kill -9 lets the broker publish the Will for that session; restart comes back with the next one', async (t) => {
+void test('kill -9 lets the broker publish the Will for that session; restart comes back with the next one', async (t) => {
   const s = await scene(t);
   const a = s.agent();
   const online = await waitFor('online', () => s.watcher.statuses().find((m) => m.json['state'] === 'online'));
@@ -121,7 +121,7 @@ test('kill -9 lets the broker publish the Will for that session; restart comes b
   await waitFor('clean offline for n+1', () => statusOf(s.watcher, 'offline', n + 1));
 });
 
-test('reconnects with a new session after the broker restarts', async (t) => {
+void test('reconnects with a new session after the broker restarts', async (t) => {
   const s = await scene(t);
   const a = s.agent();
   await waitFor('online 1', () => statusOf(s.watcher, 'online', 1));
@@ -135,7 +135,7 @@ test('reconnects with a new session after the broker restarts', async (t) => {
   assert.ok(a.logs().some((l) => l['msg'] === 'mqtt reconnect scheduled'));
 });
 
-test('telemetry arrives in compact batches with sensible values', async (t) => {
+void test('telemetry arrives in compact batches with sensible values', async (t) => {
   const s = await scene(t);
   s.agent(['--sample-interval', '200', '--publish-interval', '1000']);
   const count = (): number => s.watcher.telemetry().reduce((n, m) => n + ((m.json['samples'] as unknown[]) ?? []).length, 0);
@@ -161,7 +161,7 @@ test('telemetry arrives in compact batches with sensible values', async (t) => {
   assert.ok(!raw.includes('\n') && !raw.includes('"cpu"'), 'columnar, no field names per sample');
 });
 
-test('holds telemetry while the hub is offline and sends the backlog when it returns', async (t) => {
+void test('holds telemetry while the hub is offline and sends the backlog when it returns', async (t) => {
   const s = await scene(t);
   await s.watcher.publish(HUB_STATUS_TOPIC, JSON.stringify({ ...envelope('hub-status'), state: 'offline' }), true);
   const a = s.agent(['--sample-interval', '200', '--publish-interval', '500']);
@@ -177,7 +177,7 @@ test('holds telemetry while the hub is offline and sends the backlog when it ret
   assert.ok(a.logs().some((l) => l['msg'] === 'hub status' && l['state'] === 'offline'));
 });
 
-test('a refused token exits 3 with one line and no retry', async (t) => {
+void test('a refused token exits 3 with one line and no retry', async (t) => {
   const s = await scene(t);
   s.hub.reply = () => ({ status: 401, body: { code: 'token_revoked', message: 'provisioning token revoked' } });
   const a = s.agent();
@@ -189,14 +189,14 @@ test('a refused token exits 3 with one line and no retry', async (t) => {
   assert.ok(!a.stderr.includes(TOKEN));
 });
 
-test('bad configuration exits 2 with one line', async () => {
+void test('bad configuration exits 2 with one line', async () => {
   const a = AgentProcess.spawn(['--keepalive', 'often']);
   assert.equal((await a.exit()).code, 2);
   assert.equal(a.lines.filter(Boolean).length, 1);
   assert.match(a.lines[0]!, /^pifleet-agent: invalid configuration: --keepalive/);
 });
 
-test('a refused device credential is reported and retried, not fatal', async (t) => {
+void test('a refused device credential is reported and retried, not fatal', async (t) => {
   const s = await scene(t, {
     authenticate: (_client, username, _password, done) => done(null, username !== TEST_DEVICE_ID),
   });

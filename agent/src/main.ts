@@ -87,7 +87,6 @@ async function main(argv: string[]): Promise<number> {
   if (!identity) return 0; // stopped while still waiting to enroll
 
   const linkLog = log.child({ deviceId: identity.deviceId });
-  let reporter: TelemetryReporter | undefined;
   const link = new MqttLink({
     identity,
     info,
@@ -98,12 +97,13 @@ async function main(argv: string[]): Promise<number> {
     backoff: new Backoff({ baseMs: 1000, capMs: config.reconnectMaxMs }),
     // First retry after a refusal within the normal cap (it may be a hub restart), then up to 5 min.
     refusedBackoff: new Backoff({ baseMs: config.reconnectMaxMs, capMs: Math.max(config.reconnectMaxMs, 300_000) }),
-    onUp: () => reporter?.resume(),
+    // Callbacks fire only after link.start(), by which time `reporter` is initialised.
+    onUp: () => reporter.resume(),
     onHubStatus: (online) => {
-      if (online) reporter?.resume();
+      if (online) reporter.resume();
     },
   });
-  reporter = new TelemetryReporter({
+  const reporter = new TelemetryReporter({
     source: new Sampler(new HostReader(), dir),
     sink: link,
     log: linkLog,

@@ -9,7 +9,7 @@ function run(argv: string[], env: NodeJS.ProcessEnv = {}): AgentConfig {
   return (r as { config: AgentConfig }).config;
 }
 
-test('defaults from the protocol limits', () => {
+void test('defaults from the protocol limits', () => {
   const c = run([]);
   assert.equal(c.keepaliveS, DEFAULT_KEEPALIVE_S);
   assert.equal(c.sampleMs, TELEMETRY_SAMPLE_MS);
@@ -19,7 +19,7 @@ test('defaults from the protocol limits', () => {
   assert.equal(c.dataDir, undefined);
 });
 
-test('env is read, flags win over env, trailing slash dropped from the hub URL', () => {
+void test('env is read, flags win over env, trailing slash dropped from the hub URL', () => {
   const env = {
     PIFLEET_HUB: 'https://hub.example/',
     PIFLEET_TOKEN: 'tok-from-env-123',
@@ -36,11 +36,11 @@ test('env is read, flags win over env, trailing slash dropped from the hub URL',
   assert.equal(c.name, 'kitchen-pi');
 });
 
-test('empty env values count as unset', () => {
+void test('empty env values count as unset', () => {
   assert.equal(run([], { PIFLEET_AGENT_KEEPALIVE: '' }).keepaliveS, DEFAULT_KEEPALIVE_S);
 });
 
-test('bad values give a one-line error naming the flag, never echoing the token', () => {
+void test('bad values give a one-line error naming the flag, never echoing the token', () => {
   const bad: [string[], RegExp][] = [
     [['--keepalive', 'soon'], /--keepalive/],
     [['--hub', 'ftp://x'], /--hub.*http/],
@@ -58,7 +58,7 @@ test('bad values give a one-line error naming the flag, never echoing the token'
   );
 });
 
-test('--help and --version', () => {
+void test('--help and --version', () => {
   assert.equal(parseConfig(['--help'], {}).kind, 'help');
   assert.equal(parseConfig(['--version'], {}).kind, 'version');
 });

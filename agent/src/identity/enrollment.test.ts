@@ -36,7 +36,7 @@ async function setup(fn: (srv: EnrollServer, deps: EnrollmentDeps, logs: string[
   }
 }
 
-test('enrolls once with an ssh-ed25519 key, then never needs the token', () =>
+void test('enrolls once with an ssh-ed25519 key, then never needs the token', () =>
   setup(async (srv, deps, logs) => {
     const id = await ensureIdentity(deps, new AbortController().signal);
     assert.equal(id?.deviceId, enrolled('x').deviceId);
@@ -52,7 +52,7 @@ test('enrolls once with an ssh-ed25519 key, then never needs the token', () =>
     assert.ok(!logs.join('').includes(TOKEN), 'token never logged');
   }));
 
-test('a refused token fails fast with exit code 3 and no retry', () =>
+void test('a refused token fails fast with exit code 3 and no retry', () =>
   setup(async (srv, deps) => {
     srv.reply = () => ({ status: 401, body: { code: 'token_expired', message: 'provisioning token expired' } });
     await assert.rejects(ensureIdentity(deps, new AbortController().signal), (e: Error) => {
@@ -66,7 +66,7 @@ test('a refused token fails fast with exit code 3 and no retry', () =>
     assert.equal(await deps.store.loadIdentity(), undefined);
   }));
 
-test('5xx and garbled answers are retried with the same key until the hub enrolls', () =>
+void test('5xx and garbled answers are retried with the same key until the hub enrolls', () =>
   setup(async (srv, deps) => {
     srv.reply = (_req, n) =>
       n === 1
@@ -80,7 +80,7 @@ test('5xx and garbled answers are retried with the same key until the hub enroll
     assert.equal(new Set(srv.requests.map((r) => r.publicKey)).size, 1);
   }));
 
-test('network errors retry until stopped; stopping resolves without identity', () =>
+void test('network errors retry until stopped; stopping resolves without identity', () =>
   setup(async (srv, deps) => {
     await srv.close();
     const ac = new AbortController();
@@ -90,7 +90,7 @@ test('network errors retry until stopped; stopping resolves without identity', (
     assert.ok(Date.now() - started < 5000);
   }));
 
-test('without identity, hub and token are required', () =>
+void test('without identity, hub and token are required', () =>
   setup(async (_srv, deps) => {
     await assert.rejects(
       ensureIdentity({ ...deps, token: undefined }, new AbortController().signal),

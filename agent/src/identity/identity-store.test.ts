@@ -26,7 +26,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 
 const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
 
-test('identity, key and data dir are private and survive a reload', () =>
+void test('identity, key and data dir are private and survive a reload', () =>
   withDir(async (dir) => {
     const store = new IdentityStore(dir);
     await store.init();
@@ -46,7 +46,7 @@ test('identity, key and data dir are private and survive a reload', () =>
     assert.equal(reloaded.key.privatePem, key.privatePem);
   }));
 
-test('session numbers increase across store instances', () =>
+void test('session numbers increase across store instances', () =>
   withDir(async (dir) => {
     await new IdentityStore(dir).init();
     assert.equal(await new IdentityStore(dir).nextSession(), 1);
@@ -56,7 +56,7 @@ test('session numbers increase across store instances', () =>
     assert.equal(await s.nextSession(), 4);
   }));
 
-test('a corrupt identity file is an error, not a silent re-enrollment', () =>
+void test('a corrupt identity file is an error, not a silent re-enrollment', () =>
   withDir(async (dir) => {
     const store = new IdentityStore(dir);
     await store.init();

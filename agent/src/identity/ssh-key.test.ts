@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, sign, verify } from 'node:crypto';
 import { generateDeviceKey, loadDeviceKey, parseOpenSshPublicKey, rawEd25519, toOpenSshPublicKey } from './ssh-key.js';
 
-test('OpenSSH wire form of the RFC 8032 test vector 1 public key', () => {
+void test('OpenSSH wire form of the RFC 8032 test vector 1 public key', () => {
   const raw = Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex');
   const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
   const line = toOpenSshPublicKey(key);
@@ -18,7 +18,7 @@ test('OpenSSH wire form of the RFC 8032 test vector 1 public key', () => {
   assert.ok(line.startsWith('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI'), 'the prefix every ed25519 authorized_keys line has');
 });
 
-test('a generated key round-trips and signatures verify with the published key', () => {
+void test('a generated key round-trips and signatures verify with the published key', () => {
   const k = generateDeviceKey();
   const line = toOpenSshPublicKey(k.publicKey, 'pi@kitchen');
   assert.match(line, /^ssh-ed25519 [A-Za-z0-9+/]+={0,2} pi@kitchen$/);
@@ -28,14 +28,14 @@ test('a generated key round-trips and signatures verify with the published key',
   assert.ok(verify(null, Buffer.from('hello hub'), parsed, sig));
 });
 
-test('the stored PEM reloads to the same key', () => {
+void test('the stored PEM reloads to the same key', () => {
   const k = generateDeviceKey();
   assert.match(k.privatePem, /^-----BEGIN PRIVATE KEY-----/);
   const again = loadDeviceKey(k.privatePem);
   assert.equal(toOpenSshPublicKey(again.publicKey), toOpenSshPublicKey(k.publicKey));
 });
 
-test('malformed public keys are rejected', () => {
+void test('malformed public keys are rejected', () => {
   assert.throws(() => parseOpenSshPublicKey('ssh-rsa AAAAB3NzaC1yc2E'), TypeError);
   assert.throws(() => parseOpenSshPublicKey('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAA'), TypeError);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCpuinfoModel, parseDeviceTreeModel, parseOsRelease, parseThermalDeci, parseThrottled } from './pi-parsers.js';
 
-test('parseThrottled reads vcgencmd output and the firmware sysfs form', () => {
+void test('parseThrottled reads vcgencmd output and the firmware sysfs form', () => {
   // Pi on a weak supply: under-voltage now (bit 0), throttled now (bit 2), and both have occurred.
   assert.equal(parseThrottled('throttled=0x50005\n'), 0x50005);
   assert.equal(parseThrottled('throttled=0x0\n'), 0);
@@ -11,13 +11,13 @@ test('parseThrottled reads vcgencmd output and the firmware sysfs form', () => {
   assert.equal(parseThrottled(''), null);
 });
 
-test('parseThermalDeci converts millidegrees to deci-degrees', () => {
+void test('parseThermalDeci converts millidegrees to deci-degrees', () => {
   assert.equal(parseThermalDeci('48686\n'), 487);
   assert.equal(parseThermalDeci(''), null);
   assert.equal(parseThermalDeci('n/a'), null);
 });
 
-test('parseOsRelease prefers PRETTY_NAME', () => {
+void test('parseOsRelease prefers PRETTY_NAME', () => {
   const raspios = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
 VERSION_ID="12"
@@ -28,7 +28,7 @@ ID=debian
   assert.equal(parseOsRelease(''), undefined);
 });
 
-test('device model from the device tree or /proc/cpuinfo', () => {
+void test('device model from the device tree or /proc/cpuinfo', () => {
   assert.equal(parseDeviceTreeModel('Raspberry Pi 4 Model B Rev 1.4\0'), 'Raspberry Pi 4 Model B Rev 1.4');
   const cpuinfo = `processor\t: 3
 BogoMIPS\t: 108.00

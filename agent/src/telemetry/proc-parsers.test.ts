@@ -53,13 +53,13 @@ docker0:  120033     933    0    0    0     0          0         0  4433231    1
 vethf3a1c2e:  130055     933    0    0    0     0          0         0  4440001    1210    0    0    0     0       0          0
 `;
 
-test('parseProcStat sums the aggregate cpu line, idle includes iowait', () => {
+void test('parseProcStat sums the aggregate cpu line, idle includes iowait', () => {
   const t = parseProcStat(PI_STAT);
   assert.deepEqual(t, { busy: 105318 + 1209 + 58112 + 1422, total: 105318 + 1209 + 58112 + 6384727 + 9213 + 1422 });
   assert.equal(parseProcStat('intr 1 2 3\n'), null);
 });
 
-test('cpuPermille is the busy share of elapsed jiffies, null when nothing elapsed', () => {
+void test('cpuPermille is the busy share of elapsed jiffies, null when nothing elapsed', () => {
   const a = parseProcStat(PI_STAT)!;
   const b = parseProcStat(PI_STAT_LATER)!;
   // busy +160 (100 user, 50 system, 10 softirq) of +1100 total
@@ -68,30 +68,30 @@ test('cpuPermille is the busy share of elapsed jiffies, null when nothing elapse
   assert.equal(cpuPermille(b, a), null);
 });
 
-test('parseBootTime reads btime', () => {
+void test('parseBootTime reads btime', () => {
   assert.equal(parseBootTime(PI_STAT), 1732100103);
   assert.equal(parseBootTime('cpu 1 2 3 4\n'), null);
 });
 
-test('parseLoadavg takes the three averages', () => {
+void test('parseLoadavg takes the three averages', () => {
   assert.deepEqual(parseLoadavg('0.52 0.31 0.18 2/201 4511\n'), [0.52, 0.31, 0.18]);
   assert.equal(parseLoadavg(''), null);
 });
 
-test('parseMeminfo uses MemAvailable, falls back on older kernels', () => {
+void test('parseMeminfo uses MemAvailable, falls back on older kernels', () => {
   assert.deepEqual(parseMeminfo(PI_MEMINFO), { totalKiB: 3884360, availableKiB: 3227416 });
   const old = 'MemTotal: 948304 kB\nMemFree: 100000 kB\nBuffers: 20000 kB\nCached: 300000 kB\n';
   assert.deepEqual(parseMeminfo(old), { totalKiB: 948304, availableKiB: 420000 });
   assert.equal(parseMeminfo('garbage'), null);
 });
 
-test('parseNetDev keeps physical interfaces only', () => {
+void test('parseNetDev keeps physical interfaces only', () => {
   const c = parseNetDev(PI_NET_DEV);
   assert.deepEqual([...c.keys()], ['eth0', 'wlan0']);
   assert.deepEqual(c.get('eth0'), { rx: 98123466, tx: 12533911 });
 });
 
-test('netDelta sums per-interface deltas and treats a counter reset as a fresh count', () => {
+void test('netDelta sums per-interface deltas and treats a counter reset as a fresh count', () => {
   const prev = parseNetDev(PI_NET_DEV);
   const cur = new Map([
     ['eth0', { rx: 98123466 + 1500, tx: 12533911 + 400 }],
@@ -101,7 +101,7 @@ test('netDelta sums per-interface deltas and treats a counter reset as a fresh c
   assert.deepEqual(netDelta(prev, cur), { rx: 1500 + 1000 + 7, tx: 400 + 10 + 3 });
 });
 
-test('parseUptime reads seconds since boot', () => {
+void test('parseUptime reads seconds since boot', () => {
   assert.equal(parseUptime('350735.47 234388.90\n'), 350735.47);
   assert.equal(parseUptime('x'), null);
 });

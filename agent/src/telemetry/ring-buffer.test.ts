@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RingBuffer } from './ring-buffer.js';
 
-test('keeps the newest items and counts evictions', () => {
+void test('keeps the newest items and counts evictions', () => {
   const r = new RingBuffer<number>(3);
   for (let i = 1; i <= 5; i++) r.push(i);
   assert.equal(r.size, 3);
@@ -10,7 +10,7 @@ test('keeps the newest items and counts evictions', () => {
   assert.deepEqual(r.peek(10), [3, 4, 5]);
 });
 
-test('peek does not remove, drop removes the oldest', () => {
+void test('peek does not remove, drop removes the oldest', () => {
   const r = new RingBuffer<string>(4);
   ['a', 'b', 'c'].forEach((x) => r.push(x));
   assert.deepEqual(r.peek(2), ['a', 'b']);
@@ -27,6 +27,6 @@ test('peek does not remove, drop removes the oldest', () => {
   assert.equal(r.size, 0);
 });
 
-test('capacity must be positive', () => {
+void test('capacity must be positive', () => {
   assert.throws(() => new RingBuffer(0), RangeError);
 });

@@ -46,7 +46,7 @@ const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   }
 };
 
-test('buffers while disconnected or hub offline, drops the oldest when full, then sends in chunks', async () => {
+void test('buffers while disconnected or hub offline, drops the oldest when full, then sends in chunks', async () => {
   const sink = new WireSink();
   const source = new CountingSource();
   const logs: string[] = [];
@@ -82,7 +82,7 @@ test('buffers while disconnected or hub offline, drops the oldest when full, the
   }
 });
 
-test('a failed publish keeps the samples for the next flush', async () => {
+void test('a failed publish keeps the samples for the next flush', async () => {
   const sink = new WireSink();
   sink.connected = true;
   const source = new CountingSource();

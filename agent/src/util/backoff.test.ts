@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backoff, sleep } from './backoff.js';
 
-test('window doubles from the base and stops at the cap', () => {
+void test('window doubles from the base and stops at the cap', () => {
   const b = new Backoff({ baseMs: 1000, capMs: 15_000, random: () => 0.999999 });
   const delays = Array.from({ length: 7 }, () => b.next());
   assert.deepEqual(delays, [999, 1999, 3999, 7999, 14_999, 14_999, 14_999]);
 });
 
-test('full jitter: delays spread over [0, ceiling)', () => {
+void test('full jitter: delays spread over [0, ceiling)', () => {
   const b = new Backoff({ baseMs: 1000, capMs: 15_000 });
   for (let i = 0; i < 5; i++) b.next(); // reach the cap
   const draws = Array.from({ length: 2000 }, () => b.next());
@@ -19,7 +19,7 @@ test('full jitter: delays spread over [0, ceiling)', () => {
   assert.ok(new Set(draws).size > 1500);
 });
 
-test('reset after success starts again from the base window', () => {
+void test('reset after success starts again from the base window', () => {
   const b = new Backoff({ baseMs: 1000, capMs: 15_000, random: () => 0.5 });
   b.next();
   b.next();
@@ -30,18 +30,18 @@ test('reset after success starts again from the base window', () => {
   assert.equal(b.next(), 500);
 });
 
-test('huge attempt counts stay finite', () => {
+void test('huge attempt counts stay finite', () => {
   const b = new Backoff({ baseMs: 1, capMs: 10, random: () => 0.5 });
   for (let i = 0; i < 5000; i++) b.next();
   assert.equal(b.ceiling(), 10);
 });
 
-test('invalid options are rejected', () => {
+void test('invalid options are rejected', () => {
   assert.throws(() => new Backoff({ baseMs: 0, capMs: 10 }), RangeError);
   assert.throws(() => new Backoff({ baseMs: 100, capMs: 10 }), RangeError);
 });
 
-test('sleep ends early on abort and leaves no timer behind', async () => {
+void test('sleep ends early on abort and leaves no timer behind', async () => {
   const ac = new AbortController();
   const started = Date.now();
   setTimeout(() => ac.abort(), 20);
