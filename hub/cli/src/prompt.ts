@@ -31,8 +31,9 @@ export async function readSecretFromStdin(input: Input): Promise<string> {
  * reaches the screen or scrollback). Ctrl-C aborts with exit code 130 like a shell would.
  */
 export async function promptHidden(input: NodeJS.ReadStream, output: Output, question: string): Promise<string> {
-  output.write(question);
+  // Raw mode before the prompt: anything typed once the prompt is visible must not be echoed.
   input.setRawMode(true);
+  output.write(question);
   input.resume();
   input.setEncoding('utf8');
   try {
