@@ -11,7 +11,7 @@ IMAGE="${3:-${PIFLEET_AGENT_IMAGE:-pifleet/agent:latest}}"
 docker pull "$IMAGE" || echo "run-agent: pull failed, using the local image" >&2
 docker rm -f pifleet-agent >/dev/null 2>&1 || true
 exec docker run -d --restart unless-stopped --name pifleet-agent \
-  --network host --hostname "$(hostname)" \
+  --network host \
   -v pifleet:/var/lib/pifleet \
   -v /etc/os-release:/host/etc/os-release:ro \
   -e PIFLEET_HUB="$HUB" \
