@@ -39,7 +39,7 @@ function oneErrorLine(r: CliRun): string {
   return r.stderr.trimEnd();
 }
 
-describe('pifleet CLI against a real hub', () => {
+void describe('pifleet CLI against a real hub', () => {
   let hub: RunningHub;
   let dataDir: string;
   let adminDir: string;
@@ -96,7 +96,7 @@ describe('pifleet CLI against a real hub', () => {
     for (const d of [dataDir, ...cleanup]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
-  it('refuses a wrong password with exit 3 and one line, and stores nothing', async () => {
+  void it('refuses a wrong password with exit 3 and one line, and stores nothing', async () => {
     const d = dir();
     const r = await login(d, 'admin', 'not-the-password');
     assert.equal(r.code, 3);
@@ -104,7 +104,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.throws(() => statSync(join(d, 'config.json')), /ENOENT/);
   });
 
-  it('logs in with --password-stdin and keeps the login in a 0600 config.json', async () => {
+  void it('logs in with --password-stdin and keeps the login in a 0600 config.json', async () => {
     const r = await login(adminDir, 'admin', ADMIN_PASSWORD);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Logged in to http:\/\/127\.0\.0\.1:\d+ as admin/);
@@ -120,12 +120,12 @@ describe('pifleet CLI against a real hub', () => {
     assert.equal((await api('GET', '/api/auth/me', undefined, stored['token'])).status, 200);
   });
 
-  it('lists no devices on an empty hub: `devices --json` is []', async () => {
+  void it('lists no devices on an empty hub: `devices --json` is []', async () => {
     assert.deepEqual(await devices(), []);
     assert.equal(await ok(admin(['devices'])), 'No devices.\n');
   });
 
-  it('creates a token that enrolls a device, which `devices --json` then lists with the stable keys', async () => {
+  void it('creates a token that enrolls a device, which `devices --json` then lists with the stable keys', async () => {
     const created = JSON.parse(await ok(admin(['token', 'create', '--fleet', 'default', '--uses', '2', '--ttl', '1h', '--json']))) as Record<string, unknown>;
     assert.deepEqual(Object.keys(created), ['token', 'id', 'fleet', 'expiresAt', 'maxUses', 'agentCommand']);
     assert.equal(created['fleet'], 'default');
@@ -148,7 +148,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.match(table, new RegExp(`cli-pi-1\\s+${deviceId}\\s+default\\s+offline`));
   });
 
-  it('renames, tags and shows a device by name or id, and `devices --json` reflects each change', async () => {
+  void it('renames, tags and shows a device by name or id, and `devices --json` reflects each change', async () => {
     const [before] = await devices();
     const id = before!.id;
     await ok(admin(['device', 'rename', 'cli-pi-1', 'kitchen']));
@@ -173,7 +173,7 @@ describe('pifleet CLI against a real hub', () => {
     oneErrorLine(missing);
   });
 
-  it('revokes a device only with confirmation, then lists it as revoked', async () => {
+  void it('revokes a device only with confirmation, then lists it as revoked', async () => {
     const unconfirmed = await admin(['device', 'revoke', 'kitchen']);
     assert.equal(unconfirmed.code, 2);
     assert.match(oneErrorLine(unconfirmed), /--yes/);
@@ -186,7 +186,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.match(await ok(admin(['devices'])), /kitchen\s+\S+\s+default\s+revoked/);
   });
 
-  it('lists and revokes tokens by id or by the secret; a revoked token no longer enrolls', async () => {
+  void it('lists and revokes tokens by id or by the secret; a revoked token no longer enrolls', async () => {
     const a = JSON.parse(await ok(admin(['token', 'create', '--fleet', 'default', '--json']))) as { id: string; token: string };
     const b = JSON.parse(await ok(admin(['token', 'create', '--fleet', 'default', '--json']))) as { id: string; token: string };
     const listed = JSON.parse(await ok(admin(['token', 'list', '--json']))) as { id: string; state: string; prefix: string }[];
@@ -204,7 +204,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.equal((await devices()).length, 1, 'no device enrolled with a revoked token');
   });
 
-  it('asks to log in (exit 3 with the hint) without a login or with a rejected token', async () => {
+  void it('asks to log in (exit 3 with the hint) without a login or with a rejected token', async () => {
     for (const args of [['devices'], ['token', 'list'], ['device', 'show', 'kitchen']]) {
       const r = await runCli(args, { env: { PIFLEET_CONFIG: dir() } });
       assert.equal(r.code, 3, args.join(' '));
@@ -215,14 +215,14 @@ describe('pifleet CLI against a real hub', () => {
     assert.match(oneErrorLine(bad), /; run: pifleet login$/);
   });
 
-  it('works from the environment alone (PIFLEET_HUB + PIFLEET_TOKEN), as in CI', async () => {
+  void it('works from the environment alone (PIFLEET_HUB + PIFLEET_TOKEN), as in CI', async () => {
     const token = (await api('POST', '/api/auth/login', { username: 'admin', password: ADMIN_PASSWORD, kind: 'cli' })).body.token as string;
     const r = await runCli(['devices', '--json'], { env: { PIFLEET_HUB: hub.url, PIFLEET_TOKEN: token } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as unknown[]).length, 1);
   });
 
-  it("passes the hub's forbidden message through when a viewer creates a token", async () => {
+  void it("passes the hub's forbidden message through when a viewer creates a token", async () => {
     const adminToken = (JSON.parse(readFileSync(join(adminDir, 'config.json'), 'utf8')) as { token: string }).token;
     const created = await api('POST', '/api/users', { username: 'watcher', password: 'watcher-password-1', role: 'viewer' }, adminToken);
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -241,7 +241,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.equal(JSON.parse(await ok(runCli(['devices', '--json'], { env: { PIFLEET_CONFIG: viewerDir } }))).length, 1);
   });
 
-  it('names the hub when it cannot be reached (exit 1)', async () => {
+  void it('names the hub when it cannot be reached (exit 1)', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as { port: number }).port;
@@ -253,7 +253,7 @@ describe('pifleet CLI against a real hub', () => {
     assert.match(oneErrorLine(r), new RegExp(`^pifleet: cannot reach hub at http://127\\.0\\.0\\.1:${port}: `));
   });
 
-  it('logs out: the token stops working on the hub and the config file is gone', async () => {
+  void it('logs out: the token stops working on the hub and the config file is gone', async () => {
     const token = (JSON.parse(readFileSync(join(adminDir, 'config.json'), 'utf8')) as { token: string }).token;
     await ok(admin(['logout']));
     assert.throws(() => statSync(join(adminDir, 'config.json')), /ENOENT/);

@@ -7,7 +7,7 @@ import { ConfigStore, configDir } from './config-store.js';
 
 const login = { hub: 'http://hub:8080', token: 'secret-token', user: 'admin', expiresAt: '2030-01-01T00:00:00.000Z' };
 
-describe('ConfigStore', () => {
+void describe('ConfigStore', () => {
   let root: string;
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'pifleet-cli-config-'));
@@ -16,7 +16,7 @@ describe('ConfigStore', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('creates the directory 0700 and config.json 0600, and reads back what it wrote', async () => {
+  void it('creates the directory 0700 and config.json 0600, and reads back what it wrote', async () => {
     const store = new ConfigStore(join(root, 'a', 'pifleet'));
     await store.save(login);
     assert.equal((await stat(store.dir)).mode & 0o777, 0o700);
@@ -24,7 +24,7 @@ describe('ConfigStore', () => {
     assert.deepEqual(await store.load(), login);
   });
 
-  it('keeps 0600 when overwriting a file that had looser permissions', async () => {
+  void it('keeps 0600 when overwriting a file that had looser permissions', async () => {
     const store = new ConfigStore(join(root, 'b'));
     await mkdir(store.dir, { recursive: true });
     await writeFile(store.file, '{}', { mode: 0o644 });
@@ -33,7 +33,7 @@ describe('ConfigStore', () => {
     assert.deepEqual(JSON.parse(await readFile(store.file, 'utf8')), login);
   });
 
-  it('treats a missing file as not logged in and clear() as idempotent', async () => {
+  void it('treats a missing file as not logged in and clear() as idempotent', async () => {
     const store = new ConfigStore(join(root, 'c'));
     assert.equal(await store.load(), undefined);
     assert.equal(await store.clear(), false);
@@ -42,7 +42,7 @@ describe('ConfigStore', () => {
     assert.equal(await store.load(), undefined);
   });
 
-  it('reports a corrupt file instead of silently logging out', async () => {
+  void it('reports a corrupt file instead of silently logging out', async () => {
     const store = new ConfigStore(join(root, 'd'));
     await mkdir(store.dir, { recursive: true });
     await writeFile(store.file, 'not json');
@@ -51,7 +51,7 @@ describe('ConfigStore', () => {
     await assert.rejects(store.load(), /unexpected shape/);
   });
 
-  it('lives in $PIFLEET_CONFIG, else ~/.config/pifleet', () => {
+  void it('lives in $PIFLEET_CONFIG, else ~/.config/pifleet', () => {
     assert.equal(configDir({ PIFLEET_CONFIG: '/x/y' }), '/x/y');
     assert.equal(configDir({ PIFLEET_CONFIG: '' }), join(homedir(), '.config', 'pifleet'));
     assert.equal(configDir({}), join(homedir(), '.config', 'pifleet'));

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatSeconds, parseDuration, relativeTime } from './duration.js';
 
-describe('parseDuration', () => {
-  it('reads each unit', () => {
+void describe('parseDuration', () => {
+  void it('reads each unit', () => {
     assert.equal(parseDuration('45s'), 45);
     assert.equal(parseDuration('30m'), 1800);
     assert.equal(parseDuration('1h'), 3600);
@@ -11,30 +11,30 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('2w'), 1_209_600);
   });
 
-  it('adds compound durations and ignores case and surrounding space', () => {
+  void it('adds compound durations and ignores case and surrounding space', () => {
     assert.equal(parseDuration('1h30m'), 5400);
     assert.equal(parseDuration(' 1D12H '), 129_600);
   });
 
-  it('rejects bare numbers, unknown units, junk and zero', () => {
+  void it('rejects bare numbers, unknown units, junk and zero', () => {
     for (const bad of ['', '5', '1y', 'h', '1h 30m', '-1h', '1.5h', 'soon', '0s', '0h0m']) {
       assert.throws(() => parseDuration(bad), Error, bad);
     }
   });
 
-  it('names the bad input in its message', () => {
+  void it('names the bad input in its message', () => {
     assert.throws(() => parseDuration('10x'), /invalid duration '10x'/);
   });
 });
 
-describe('relativeTime', () => {
+void describe('relativeTime', () => {
   const now = new Date('2025-01-01T12:00:00Z');
 
-  it('says never for devices that were never seen', () => {
+  void it('says never for devices that were never seen', () => {
     assert.equal(relativeTime(null, now), 'never');
   });
 
-  it('renders past and future times with the largest whole unit', () => {
+  void it('renders past and future times with the largest whole unit', () => {
     assert.equal(relativeTime('2025-01-01T11:59:58Z', now), 'just now');
     assert.equal(relativeTime('2025-01-01T11:59:20Z', now), '40s ago');
     assert.equal(relativeTime('2025-01-01T11:55:00Z', now), '5m ago');
@@ -43,11 +43,11 @@ describe('relativeTime', () => {
     assert.equal(relativeTime('2025-01-02T12:00:00Z', now), 'in 1d');
   });
 
-  it('passes unparseable text through instead of inventing a time', () => {
+  void it('passes unparseable text through instead of inventing a time', () => {
     assert.equal(relativeTime('garbage', now), 'garbage');
   });
 
-  it('formats seconds', () => {
+  void it('formats seconds', () => {
     assert.equal(formatSeconds(59), '59s');
     assert.equal(formatSeconds(3599), '59m');
     assert.equal(formatSeconds(86_399), '23h');

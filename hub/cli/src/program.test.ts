@@ -36,7 +36,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('pifleet command line', () => {
+void describe('pifleet command line', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   before(async () => {
@@ -47,7 +47,7 @@ describe('pifleet command line', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('prints help with examples on stdout for every command, exit 0', async () => {
+  void it('prints help with examples on stdout for every command, exit 0', async () => {
     for (const argv of [[], ['login'], ['logout'], ['devices'], ['device', 'show'], ['device', 'rename'], ['device', 'tag'], ['device', 'revoke'], ['token', 'create'], ['token', 'list'], ['token', 'revoke']]) {
       const r = await cli([...argv, '--help'], env);
       assert.equal(r.code, EXIT.ok, argv.join(' '));
@@ -56,7 +56,7 @@ describe('pifleet command line', () => {
     }
   });
 
-  it('reports usage errors on one stderr line with exit 2', async () => {
+  void it('reports usage errors on one stderr line with exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['nope'], /^pifleet: unknown command 'nope'/],
       [['devices', '--bogus'], /^pifleet: unknown option '--bogus'/],
@@ -77,26 +77,26 @@ describe('pifleet command line', () => {
     }
   });
 
-  it('refuses to revoke without --yes when stdin is not a terminal', async () => {
+  void it('refuses to revoke without --yes when stdin is not a terminal', async () => {
     const r = await cli(['device', 'revoke', 'pi', '--hub', 'http://h'], { ...env, PIFLEET_TOKEN: 'x' });
     assert.equal(r.code, EXIT.usage);
     assert.match(r.err, /pass --yes/);
   });
 
-  it('says so when nobody is logged in, exit 3 with the hint', async () => {
+  void it('says so when nobody is logged in, exit 3 with the hint', async () => {
     const r = await cli(['devices'], env);
     assert.equal(r.code, EXIT.auth);
     assert.equal(r.err, 'pifleet: not logged in (no hub configured); run: pifleet login\n');
   });
 
-  it('names the hub and the reason when it cannot be reached', async () => {
+  void it('names the hub and the reason when it cannot be reached', async () => {
     const hub = `http://127.0.0.1:${await closedPort()}`;
     const r = await cli(['devices', '--hub', hub], { ...env, PIFLEET_TOKEN: 'x' });
     assert.equal(r.code, EXIT.failure);
     assert.match(r.err, new RegExp(`^pifleet: cannot reach hub at ${hub}: .*ECONNREFUSED.*\\n$`));
   });
 
-  it('prints the version', async () => {
+  void it('prints the version', async () => {
     const r = await cli(['--version'], env);
     assert.equal(r.code, EXIT.ok);
     assert.match(r.out, /^\d+\.\d+\.\d+\n$/);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderFields, renderTable } from './table.js';
 
-describe('renderTable', () => {
-  it('pads every column to its widest cell, two spaces apart, without trailing spaces', () => {
+void describe('renderTable', () => {
+  void it('pads every column to its widest cell, two spaces apart, without trailing spaces', () => {
     const out = renderTable(
       ['NAME', 'ID', 'TAGS'],
       [
@@ -19,24 +19,24 @@ describe('renderTable', () => {
     );
   });
 
-  it('prints only the header for no rows', () => {
+  void it('prints only the header for no rows', () => {
     assert.equal(renderTable(['A', 'B'], []), 'A  B\n');
   });
 
-  it('neutralises terminal control characters coming from device data', () => {
+  void it('neutralises terminal control characters coming from device data', () => {
     const out = renderTable(['NAME'], [['evil\u001b[2Jname']]);
     assert.ok(!out.includes('\u001b'));
     assert.match(out, /evil\?\[2Jname/);
   });
 
-  it('aligns by characters, not bytes', () => {
+  void it('aligns by characters, not bytes', () => {
     const out = renderTable(['N', 'X'], [['é', '1'], ['ab', '2']]);
     assert.equal(out, 'N   X\né   1\nab  2\n');
   });
 });
 
-describe('renderFields', () => {
-  it('aligns labels', () => {
+void describe('renderFields', () => {
+  void it('aligns labels', () => {
     assert.equal(renderFields([['Name', 'pi'], ['Last seen', 'never']]), 'Name:       pi\nLast seen:  never\n');
   });
 });
