@@ -130,7 +130,7 @@ export class MqttLink {
       client.on('close', () => {
         signal.removeEventListener('abort', onAbort);
         if (this.client === client) this.client = undefined;
-        if (wasUp) log.warn('mqtt connection lost', { session });
+        if (wasUp && !signal.aborted) log.warn('mqtt connection lost', { session });
         client.removeAllListeners();
         client.on('error', () => {}); // late socket errors after close must not crash the process
         client.end(true);
