@@ -34,6 +34,12 @@ export class EmbeddedBroker extends BrokerInfo {
   private port?: number;
   private starting?: Promise<void>;
   private readonly identities = new WeakMap<Client, Identity>();
+  /**
+   * Live device connections by id. Tracked here rather than read from aedes' internal `clients`
+   * map because during a session takeover the old connection's teardown can remove the new
+   * connection's entry there, and revocation must never miss a live client.
+   */
+  private readonly live = new Map<string, Set<Client>>();
   private readonly credentials: DeviceCredentials;
   private readonly hubPassword = randomSecret();
   private readonly hubClientId = `${HUB_USERNAME}-${randomId(8)}`;
@@ -89,6 +95,10 @@ export class EmbeddedBroker extends BrokerInfo {
         done(null, null); // SUBACK 0x80, connection kept
       },
     });
+    aedes.on('clientDisconnect', (client) => {
+      const set = this.live.get(client.id);
+      if (set?.delete(client) && set.size === 0) this.live.delete(client.id);
+    });
     aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     aedes.on('connectionError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
     const server = createServer((socket) => aedes.handle(socket));
@@ -116,6 +126,9 @@ export class EmbeddedBroker extends BrokerInfo {
     if (!isDeviceIdentity(client.id, username)) return false;
     if (!(await this.credentials.verify(client.id, password))) return false;
     this.identities.set(client, { kind: 'device', deviceId: client.id });
+    const set = this.live.get(client.id) ?? new Set<Client>();
+    for (const c of set) if (c.closed) set.delete(c);
+    this.live.set(client.id, set.add(client));
     return true;
   }
 
@@ -156,12 +169,10 @@ export class EmbeddedBroker extends BrokerInfo {
 
   async removeDevice(deviceId: string): Promise<void> {
     this.credentials.revoke(deviceId);
-    // aedes keeps live clients by id; not part of its typings.
-    const clients = (this.aedes as unknown as { clients?: Record<string, Client> } | undefined)?.clients;
-    const client = clients?.[deviceId];
-    if (client && this.identities.get(client)?.kind === 'device') {
-      await withTimeout(new Promise<void>((r) => client.close(() => r())), 1500);
-    }
+    const set = this.live.get(deviceId);
+    this.live.delete(deviceId);
+    const closing = [...(set ?? [])].map((c) => new Promise<void>((r) => c.close(() => r())));
+    await withTimeout(Promise.all(closing).then(() => undefined), 1500);
   }
 }
 

@@ -88,8 +88,6 @@ export async function startMosquitto(
       'log_dest stderr',
       'log_type error',
       'log_type warning',
-      'log_type notice',
-      'log_type warning',
       '',
     ].join('\n'),
   );
