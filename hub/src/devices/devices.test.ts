@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { CreatedToken, Device, Overview } from '../contract.js';
-import { enrollBody, startTestHub, type TestHub } from '../http/test-hub.js';
+import { enrollBody, startTestHub, type Loose, type TestHub } from '../http/test-hub.js';
 
 let t: TestHub;
 let admin: string;
@@ -108,10 +108,10 @@ test('telemetry history answers a series and validates its window', async () => 
 });
 
 /** Reads named SSE events from a stream until `until` says stop; bounded by `ms`. */
-async function readEvents(path: string, token: string, act: () => Promise<void>, until: (events: { event: string; data: any }[]) => boolean, ms = 10_000) {
+async function readEvents(path: string, token: string, act: () => Promise<void>, until: (events: { event: string; data: Loose }[]) => boolean, ms = 10_000) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), ms);
-  const events: { event: string; data: any }[] = [];
+  const events: { event: string; data: Loose }[] = [];
   try {
     const res = await fetch(t.url + path, { headers: { authorization: `Bearer ${token}` }, signal: ctl.signal });
     assert.equal(res.status, 200);

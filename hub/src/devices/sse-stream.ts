@@ -1,9 +1,9 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Device } from '../contract.js';
 
 export const HEARTBEAT_MS = 15_000;
 /** Devices waiting for a slow client; past this the stream falls back to a fresh snapshot. */
-const MAX_PENDING = 5_000;
+export const MAX_PENDING = 5_000;
 /** A client that has not read anything for this long is dropped. */
 const STALL_MS = 60_000;
 
@@ -21,11 +21,11 @@ export class SseStream {
   private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly res: Response,
+    private readonly res: ServerResponse,
     private readonly snapshot: () => Promise<Device[]>,
     private readonly onClose: () => void,
   ) {
-    res.status(200);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
     res.setHeader('Connection', 'keep-alive');
