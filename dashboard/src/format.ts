@@ -23,7 +23,7 @@ export function num(v: number | null | undefined, digits = 0, unit = ''): string
 
 export function mib(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—';
-  return v >= 1024 ? `${(v / 1024).toFixed(1)} GiB` : `${Math.round(v)} MiB`;
+  return v >= 1024 ? `${trim((v / 1024).toFixed(1))} GiB` : `${Math.round(v)} MiB`;
 }
 
 export function bytes(v: number | null | undefined): string {
@@ -35,7 +35,12 @@ export function bytes(v: number | null | undefined): string {
     x /= 1024;
     i++;
   }
-  return `${x.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  return `${trim(x.toFixed(i === 0 ? 0 : 1))} ${units[i]}`;
+}
+
+/** "2.0" → "2": axis ticks and round sizes read better without a trailing zero. */
+function trim(s: string): string {
+  return s.endsWith('.0') ? s.slice(0, -2) : s;
 }
 
 /** Shortest readable duration for a TTL entered in seconds. */

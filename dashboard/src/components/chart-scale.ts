@@ -21,6 +21,16 @@ export function niceTicks(min: number, max: number, count = 4): number[] {
   return out;
 }
 
+/**
+ * Ticks for sizes: round numbers of the binary unit the range is best read in (0, 1, 2 GiB
+ * rather than 0, 1000 MiB, 1.95 GiB). Values are in units of 1024^0 (bytes) or any base.
+ */
+export function binaryTicks(min: number, max: number, count = 4): number[] {
+  let f = 1;
+  while (Math.max(Math.abs(min), Math.abs(max)) / f >= 1024) f *= 1024;
+  return niceTicks(min / f, max / f, count).map((v) => v * f);
+}
+
 /** Time ticks at round minutes/hours/days, labelled for the span shown. */
 export function timeTicks(from: number, to: number, count = 5): { t: number; label: string }[] {
   const span = to - from;

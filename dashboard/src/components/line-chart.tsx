@@ -3,7 +3,7 @@
  * tooltip. A chart library would multiply the bundle for five simple charts.
  */
 import { useEffect, useRef, useState, type MouseEvent } from 'react';
-import { linePath, medianStep, niceTicks, timeTicks } from './chart-scale';
+import { binaryTicks, linePath, medianStep, niceTicks, timeTicks } from './chart-scale';
 
 export interface Series {
   label: string;
@@ -20,12 +20,14 @@ interface Props {
   format: (v: number) => string;
   /** Keep 0 on the y axis (percentages, bytes) rather than zooming into the data range. */
   zeroBased?: boolean;
+  /** Sizes (bytes, MiB): place ticks at round multiples of 1024^n. */
+  binary?: boolean;
 }
 
 const H = 170;
 const M = { top: 10, right: 12, bottom: 22, left: 56 };
 
-export function LineChart({ title, times, series, from, to, format, zeroBased = true }: Props) {
+export function LineChart({ title, times, series, from, to, format, zeroBased = true, binary = false }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(480);
   const [hover, setHover] = useState<number | null>(null);
@@ -40,7 +42,7 @@ export function LineChart({ title, times, series, from, to, format, zeroBased = 
 
   const all = series.flatMap((s) => s.values).filter((v): v is number => v !== null);
   const hasData = all.length > 0;
-  const ticks = niceTicks(zeroBased ? Math.min(0, ...all) : Math.min(...all), Math.max(...all));
+  const ticks = (binary ? binaryTicks : niceTicks)(zeroBased ? Math.min(0, ...all) : Math.min(...all), Math.max(...all));
   const lo = ticks[0] ?? 0;
   const hi = ticks[ticks.length - 1] ?? 1;
   const iw = width - M.left - M.right;

@@ -48,7 +48,7 @@ export function TelemetryCharts({ deviceId }: { deviceId: string }) {
 
   const pts = data?.series.points ?? [];
   const times = pts.map((p) => Date.parse(p.ts));
-  const charts: { title: string; series: Series[]; format: (v: number) => string }[] = [
+  const charts: { title: string; series: Series[]; format: (v: number) => string; binary?: boolean }[] = [
     { title: 'CPU %', series: [{ label: 'CPU', color: '#2563eb', values: pick(pts, (p) => p.cpu) }], format: (v) => `${+v.toFixed(1)} %` },
     { title: 'Temperature °C', series: [{ label: 'SoC', color: '#dc2626', values: pick(pts, (p) => p.temp) }], format: (v) => `${+v.toFixed(1)} °C` },
     {
@@ -58,6 +58,7 @@ export function TelemetryCharts({ deviceId }: { deviceId: string }) {
         { label: 'total', color: '#a1a1aa', values: pick(pts, (p) => p.memTotal) },
       ],
       format: mib,
+      binary: true,
     },
     {
       title: 'Load average',
@@ -75,6 +76,7 @@ export function TelemetryCharts({ deviceId }: { deviceId: string }) {
         { label: 'sent', color: '#db2777', values: pick(pts, (p) => p.netTx) },
       ],
       format: bytes,
+      binary: true,
     },
   ];
 
@@ -102,7 +104,7 @@ export function TelemetryCharts({ deviceId }: { deviceId: string }) {
       ) : data ? (
         <div className="charts">
           {charts.map((c) => (
-            <LineChart key={c.title} title={c.title} times={times} series={c.series} from={data.from} to={data.to} format={c.format} />
+            <LineChart key={c.title} title={c.title} times={times} series={c.series} from={data.from} to={data.to} format={c.format} binary={c.binary} />
           ))}
         </div>
       ) : null}
