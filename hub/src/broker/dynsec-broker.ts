@@ -50,6 +50,8 @@ export class DynsecBroker extends BrokerInfo {
   private control?: MqttClient;
   private dynsec?: DynsecClient;
   private starting?: Promise<void>;
+  /** True once the control connection's response subscription is in place (answers can't be lost). */
+  private listening = false;
 
   constructor(
     private readonly config: HubConfig,
@@ -80,13 +82,19 @@ export class DynsecBroker extends BrokerInfo {
     control.on('connect', () => {
       control.subscribe(DYNSEC_RESPONSE_TOPIC, { qos: 1 }, (err) => {
         if (err) this.log.warn({ err: err.message }, 'dynsec response subscribe failed');
+        else this.listening = true;
       });
     });
+    control.on('close', () => (this.listening = false));
     this.control = control;
     this.dynsec = new DynsecClient(control);
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       try {
+        while (!this.listening) {
+          if (Date.now() > deadline) throw new Error('control connection not established');
+          await new Promise((r) => setTimeout(r, 50));
+        }
         await this.ensureAccess();
         return;
       } catch (err) {
@@ -111,7 +119,7 @@ export class DynsecBroker extends BrokerInfo {
     if (!info.client?.roles?.some((r) => r.rolename === HUB_ROLE)) {
       // Changing the admin's roles makes Mosquitto kick every connection of that user, this one
       // included, so the answer may never come; the caller retries and getClient confirms.
-      await d.command('addClientRole', { username: this.username, rolename: HUB_ROLE }).catch(() => undefined);
+      await d.command('addClientRole', { username: this.username, rolename: HUB_ROLE }, 1000).catch(() => undefined);
       throw new Error('hub role just granted; re-checking');
     }
   }
@@ -144,8 +152,9 @@ export class DynsecBroker extends BrokerInfo {
       await d.command('createClient', { username: deviceId, clientid: deviceId, password, roles: [{ rolename }] });
     } catch (e) {
       if (!exists(e)) throw e;
-      await d.command('setClientPassword', { username: deviceId, password });
-      await d.command('addClientRole', { username: deviceId, rolename }).catch(ignore(exists));
+      // Re-adding means a new credential: replace the client (this disconnects an old session).
+      await d.command('deleteClient', { username: deviceId }).catch(ignore(missing));
+      await d.command('createClient', { username: deviceId, clientid: deviceId, password, roles: [{ rolename }] });
     }
   }
 

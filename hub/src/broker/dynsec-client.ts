@@ -39,14 +39,14 @@ export class DynsecClient {
     });
   }
 
-  command(command: string, args: Record<string, unknown> = {}): Promise<unknown> {
+  command(command: string, args: Record<string, unknown> = {}, timeoutMs = this.timeoutMs): Promise<unknown> {
     if (this.pending.size >= MAX_PENDING) return Promise.reject(new Error('dynsec: too many commands in flight'));
     const correlationData = `${this.prefix}-${++this.seq}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationData);
-        reject(new Error(`dynsec ${command}: no answer within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        reject(new Error(`dynsec ${command}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(correlationData, { resolve, reject, timer });
       const body = JSON.stringify({ commands: [{ command, ...args, correlationData }] });
       // QoS 1 so a command sent while reconnecting is queued by mqtt.js rather than lost.
