@@ -1,7 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PGLITE_CONF } from './pglite-conf.js';
 import * as schema from './schema.js';
 
 /** One drizzle type over both drivers (PGlite for dev/tests, node-postgres for production). */
@@ -46,7 +49,11 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const dir = join(opts.dataDir, 'pg');
   mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    const init = join(dirname(fileURLToPath(import.meta.url)), 'pglite-init.js');
+    await promisify(execFile)(process.execPath, [init, dir], { timeout: 120_000 });
+  }
+  const client = await PGlite.create(dir, { postgresqlconf: PGLITE_CONF });
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   return {
