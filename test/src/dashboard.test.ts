@@ -56,7 +56,7 @@ async function fakeDevice(hub: HubProcess, name: string): Promise<{ enrolled: En
   return { enrolled, client, session };
 }
 
-test('dashboard: login, live device list, device charts, provisioning token (headless Chromium)', { timeout: 180_000 }, async (t) => {
+void test('dashboard: login, live device list, device charts, provisioning token (headless Chromium)', { timeout: 180_000 }, async (t) => {
   const browser = await launchBrowser(t);
   if (!browser) return;
   assert.ok(existsSync(join(REPO, 'dashboard/dist/index.html')), 'dashboard bundle is built (npm run build -w @pifleet/dashboard)');
@@ -124,6 +124,11 @@ test('dashboard: login, live device list, device charts, provisioning token (hea
     await hub.start();
     await page.getByTestId('connection-banner').waitFor({ state: 'detached', timeout: 45_000 });
     await page.locator('[data-testid="device-status"][data-status="offline"]').waitFor();
+    // The new snapshot carries each device's latest sample, shown in the list (last CPU = 73 %).
+    await page.getByRole('navigation').getByRole('link', { name: 'Fleet', exact: true }).click();
+    await waitFor('latest telemetry in the row', async () => /73 %/.test(await row.innerText()), 10_000, 200);
+    assert.match(await row.innerText(), /offline/);
+    await screenshot(page, 'dashboard-after-restart');
 
     // Provisioning tokens: create one through the form and get the ready-to-paste agent command.
     await page.getByRole('link', { name: 'Tokens' }).click();
@@ -143,7 +148,7 @@ test('dashboard: login, live device list, device charts, provisioning token (hea
   assert.deepEqual(errors, [], 'the dashboard threw no uncaught errors');
 });
 
-test('dashboard: a viewer sees the fleet but no admin or operator controls', { timeout: 120_000 }, async (t) => {
+void test('dashboard: a viewer sees the fleet but no admin or operator controls', { timeout: 120_000 }, async (t) => {
   const browser = await launchBrowser(t);
   if (!browser) return;
   const hub = await new HubProcess().start();

@@ -3,32 +3,34 @@
  * with no devices), and we refetch whenever the live stream reports a change, debounced so a
  * burst of deltas costs one request.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { describeError } from '../api/client';
 import { api } from '../api/endpoints';
 import { useDevices } from '../devices-context';
 import type { Overview } from '../types';
 
 const REFETCH_DEBOUNCE_MS = 800;
+/** Last counts seen, so coming back to the page shows them at once while they are refreshed. */
+let lastOverview: Overview | null = null;
 
 export function OverviewCards() {
   const { version } = useDevices();
-  const [overview, setOverview] = useState<Overview | null>(null);
+  const [overview, setOverview] = useState<Overview | null>(lastOverview);
+  // The first fetch of each visit goes at once; later ones (stream changes) are debounced.
+  const first = useRef(true);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     const ctrl = new AbortController();
-    const t = setTimeout(
-      () =>
-        api.overview(ctrl.signal).then(
-          (o) => (setOverview(o), setError(null)),
-          (err: unknown) => !ctrl.signal.aborted && setError(describeError(err)),
-        ),
-      overview ? REFETCH_DEBOUNCE_MS : 0,
-    );
+    const load = () =>
+      void api.overview(ctrl.signal).then(
+        (o) => ((lastOverview = o), setOverview(o), setError(null)),
+        (err: unknown) => !ctrl.signal.aborted && setError(describeError(err)),
+      );
+    const t = setTimeout(load, first.current ? 0 : REFETCH_DEBOUNCE_MS);
+    first.current = false;
     return () => (clearTimeout(t), ctrl.abort());
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- refetch on stream changes only
-  }, [version]);
+  }, [version]); // refetch only when the live stream reports a change
 
   if (!overview) {
     return <section className="cards">{error ? <p className="error">Overview unavailable: {error}</p> : <p className="muted">Loading overview…</p>}</section>;
