@@ -87,13 +87,13 @@ async function main(): Promise<void> {
     have = step;
     console.log(`  ${step} devices enrolled and online in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     await sleep(5000);
-    const before = metricValue(await (await admin.get('/metrics')).body, 'pifleet_telemetry_rows_written_total');
+    const before = metricValue((await admin.get<string>('/metrics')).body, 'pifleet_telemetry_rows_written_total');
     const m = await measure(pid, windowMs);
     first ??= { step, ...m };
-    const text = (await admin.get('/metrics')).body as string;
+    const text = (await admin.get<string>('/metrics')).body;
     const written = metricValue(text, 'pifleet_telemetry_rows_written_total') - before;
     const expected = (step * windowMs) / periodMs;
-    const backlog = metricValue(text, 'pifleet_telemetry_buffer_depth');
+    const backlog = metricValue(text, 'pifleet_telemetry_buffer_rows');
     const ov = (await admin.get<{ online: number }>('/api/overview')).body;
     rows.push(
       `| ${step} | ${ov.online} | ${m.cpuPct.toFixed(1)} % | ${((m.cpuPct / step) * 1000).toFixed(1)} % | ${m.rssMeanMB.toFixed(0)} MB (peak ${m.rssPeakMB.toFixed(0)}) | ${(((m.rssMeanMB - idle.rssMeanMB) / step) * 1000).toFixed(0)} MB | ${written.toFixed(0)} / ~${expected.toFixed(0)} | ${backlog} |`,

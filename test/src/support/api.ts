@@ -1,5 +1,5 @@
 /** Minimal HTTP client for tests: returns status and parsed body, never throws on 4xx/5xx. */
-export interface ApiResult<T = any> {
+export interface ApiResult<T = unknown> {
   status: number;
   body: T;
 }
@@ -14,7 +14,7 @@ export class Api {
     return new Api(this.base, token);
   }
 
-  async call<T = any>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
     const headers: Record<string, string> = {};
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -34,16 +34,16 @@ export class Api {
     return { status: res.status, body: parsed as T };
   }
 
-  get<T = any>(path: string) {
+  get<T = unknown>(path: string) {
     return this.call<T>('GET', path);
   }
-  post<T = any>(path: string, body?: unknown) {
+  post<T = unknown>(path: string, body?: unknown) {
     return this.call<T>('POST', path, body ?? {});
   }
-  patch<T = any>(path: string, body: unknown) {
+  patch<T = unknown>(path: string, body: unknown) {
     return this.call<T>('PATCH', path, body);
   }
-  delete<T = any>(path: string) {
+  delete<T = unknown>(path: string) {
     return this.call<T>('DELETE', path);
   }
 
