@@ -142,6 +142,18 @@ void test('dashboard: login, live device list, device charts, provisioning token
     await waitFor('new token listed', async () => /0 \/ 3/.test(await page.getByTestId('token-table').innerText()), 10_000, 200);
     await screenshot(page, 'dashboard-tokens');
 
+    // Rename (operator+) follows the device to its new URL; revoke (admin) asks first, then sticks.
+    await page.goto(`${hub.url}/devices/${name}`);
+    await page.getByLabel('Device name').fill(`${name}-b`);
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.waitForURL(`**/devices/${name}-b`);
+    await page.getByTestId('device-title').filter({ hasText: `${name}-b` }).waitFor();
+    await page.getByRole('button', { name: 'Revoke device…' }).click();
+    await page.getByRole('button', { name: `Yes, revoke ${name}-b` }).click();
+    await page.locator('[data-testid="device-status"][data-status="revoked"]').waitFor();
+    assert.equal((await admin.get<{ status: string }>(`/api/devices/${dev.enrolled.deviceId}`)).body.status, 'revoked');
+    await screenshot(page, 'dashboard-revoked');
+
     await page.getByTestId('logout').click();
     await page.getByTestId('login-form').waitFor();
   });

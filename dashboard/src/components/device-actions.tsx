@@ -90,7 +90,7 @@ export function DeviceActions({ device, onChanged }: { device: Device; onChanged
           )}
         </>
       )}
-      {device.status === 'revoked' && <p className="badge badge-revoked">This device is revoked.</p>}
+      {device.status === 'revoked' && <p className="revoked-note">Revoked: disconnected, and its credential is refused. Tags and name are kept for the record.</p>}
       {!hasRole(user, 'operator') && <p className="muted small">Your role ({user.role}) can view devices but not change them.</p>}
       {error && <p className="error" role="alert">{error}</p>}
     </section>
