@@ -1,8 +1,9 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module.js';
 import { BrokerModule } from './broker/broker.module.js';
 import { CoreModule } from './common/core.module.js';
+import type { HubEnv } from './config/env.js';
 import { GlobalExceptionFilter } from './common/global-exception.filter.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { EnrollmentModule } from './enrollment/enrollment.module.js';
@@ -14,25 +15,32 @@ import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { UsersModule } from './users/users.module.js';
 
+/** Feature modules; infrastructure (CoreModule) is added by AppModule.forRoot. */
+const FEATURES = [
+  BrokerModule,
+  PresenceModule,
+  TelemetryModule,
+  AuthModule,
+  UsersModule,
+  FleetsModule,
+  TokensModule,
+  DevicesModule,
+  EnrollmentModule,
+  HealthModule,
+  MetricsModule,
+];
+
 /**
  * The hub's composition root. Infrastructure (core, broker) first, then features; features talk
  * through exported services and DeviceEvents, never through each other's repositories' tables.
  */
-@Module({
-  imports: [
-    CoreModule,
-    BrokerModule,
-    PresenceModule,
-    TelemetryModule,
-    AuthModule,
-    UsersModule,
-    FleetsModule,
-    TokensModule,
-    DevicesModule,
-    EnrollmentModule,
-    HealthModule,
-    MetricsModule,
-  ],
-  providers: [{ provide: APP_FILTER, useClass: GlobalExceptionFilter }],
-})
-export class AppModule {}
+@Module({})
+export class AppModule {
+  static forRoot(env: HubEnv): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.forRoot(env), ...FEATURES],
+      providers: [{ provide: APP_FILTER, useClass: GlobalExceptionFilter }],
+    };
+  }
+}

@@ -10,6 +10,7 @@ import { eq } from 'drizzle-orm';
 import mqtt, { type MqttClient } from 'mqtt';
 import { MAX_PAYLOAD_BYTES, deviceTopic, encodeSample, envelope } from '@pifleet/protocol';
 import { CoreModule } from '../common/core.module.js';
+import { parseEnv } from '../config/env.js';
 import { sha256 } from '../common/ids.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { BROKER_ADMIN, DB } from '../common/tokens.js';
@@ -25,10 +26,19 @@ import { BrokerModule } from './broker.module.js';
 import { MqttLink } from './mqtt-link.js';
 
 // Real aedes on a free port, real PGlite, the real Nest modules wired as in the hub.
-@Module({ imports: [CoreModule, BrokerModule, PresenceModule, TelemetryModule] })
+const dir = mkdtempSync(join(tmpdir(), 'pifleet-broker-'));
+const env = parseEnv({
+  PIFLEET_MQTT_PORT: '0',
+  PIFLEET_MQTT_HOST: '127.0.0.1',
+  PIFLEET_DATA_DIR: dir,
+  PIFLEET_TELEMETRY_FLUSH_MS: '100',
+  PIFLEET_LOG_LEVEL: 'silent',
+  PIFLEET_PUBLIC_URL: 'http://127.0.0.1:8080',
+});
+
+@Module({ imports: [CoreModule.forRoot(env), BrokerModule, PresenceModule, TelemetryModule] })
 class TestModule {}
 
-const dir = mkdtempSync(join(tmpdir(), 'pifleet-broker-'));
 let app: INestApplicationContext;
 let db: Db;
 let broker: BrokerInfo;
@@ -43,17 +53,6 @@ const B = 'bbbbbbbbbbb2';
 const PW: Record<string, string> = { [A]: 'secret-a-0123456789', [B]: 'secret-b-0123456789' };
 
 before(async () => {
-  Object.assign(process.env, {
-    PIFLEET_MQTT_PORT: '0',
-    PIFLEET_MQTT_HOST: '127.0.0.1',
-    PIFLEET_DATA_DIR: dir,
-    PIFLEET_TELEMETRY_FLUSH_MS: '100',
-    PIFLEET_LOG_LEVEL: 'silent',
-    PIFLEET_PUBLIC_URL: 'http://127.0.0.1:8080',
-  });
-  delete process.env['MQTT_URL'];
-  delete process.env['DATABASE_URL'];
-  delete process.env['PIFLEET_DEVICE_MQTT_URL'];
   app = await NestFactory.createApplicationContext(TestModule, { logger: false });
   db = app.get<Db>(DB);
   broker = app.get(BrokerInfo);

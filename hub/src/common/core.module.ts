@@ -1,6 +1,6 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import pino from 'pino';
-import { parseEnv } from '../config/env.js';
+import type { HubEnv } from '../config/env.js';
 import { HubConfig } from '../config/hub-config.js';
 import { openDatabase, type DbHandle } from '../db/client.js';
 import { DeviceEvents } from './device-events.js';
@@ -11,10 +11,7 @@ import { DB, DB_HANDLE, LOGGER } from './tokens.js';
  * Infrastructure every feature may use: config, database, logger, metrics, device events.
  * Features depend on this module, never the other way round (modules form a DAG).
  */
-@Global()
-@Module({
-  providers: [
-    { provide: HubConfig, useFactory: () => new HubConfig(parseEnv(process.env)) },
+const providers = [
     {
       provide: LOGGER,
       inject: [HubConfig],
@@ -32,12 +29,25 @@ import { DB, DB_HANDLE, LOGGER } from './tokens.js';
       useFactory: (c: HubConfig) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir }),
     },
     { provide: DB, inject: [DB_HANDLE], useFactory: (h: DbHandle) => h.db },
-    MetricsService,
-    DeviceEvents,
-  ],
-  exports: [HubConfig, LOGGER, DB_HANDLE, DB, MetricsService, DeviceEvents],
-})
+  MetricsService,
+  DeviceEvents,
+];
+
+/**
+ * Built with the validated environment of this hub (`CoreModule.forRoot(env)`), so several hubs
+ * can run in one process (tests) and nothing reads process.env behind the caller's back.
+ */
+@Global()
+@Module({})
 export class CoreModule implements OnApplicationShutdown {
+  static forRoot(env: HubEnv): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [{ provide: HubConfig, useValue: new HubConfig(env) }, ...providers],
+      exports: [HubConfig, LOGGER, DB_HANDLE, DB, MetricsService, DeviceEvents],
+    };
+  }
+
   constructor(@Inject(DB_HANDLE) private readonly handle: DbHandle) {}
 
   async onApplicationShutdown(): Promise<void> {

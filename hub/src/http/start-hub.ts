@@ -32,9 +32,6 @@ export interface RunningHub {
 /** JSON bodies are small (logins, tokens, renames); anything bigger is refused with 413. */
 const BODY_LIMIT = '64kb';
 
-/** CoreModule reads its configuration from process.env, so hubs are created one at a time. */
-let creating: Promise<unknown> = Promise.resolve();
-
 /**
  * Starts a complete hub (HTTP API, dashboard, broker, presence, telemetry) in this process.
  * PIFLEET_HTTP_PORT=0 picks a free port. Throws ConfigError on bad settings.
@@ -43,9 +40,14 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   if (env['PIFLEET_HTTP_PORT'] === '0') env['PIFLEET_HTTP_PORT'] = String(await freePort());
-  parseEnv(env); // fail fast with the readable ConfigError, before Nest starts anything
-
-  const app = await createWithEnv(env);
+  // Fails fast with the readable ConfigError, before Nest starts anything.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(parseEnv(env)), {
+    bufferLogs: true,
+    bodyParser: false,
+    abortOnError: false,
+    // Long-lived streams (SSE) must not keep close() waiting.
+    forceCloseConnections: true,
+  });
   try {
     const log = app.get<Logger>(LOGGER);
     const config = app.get(HubConfig);
@@ -65,26 +67,5 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
   } catch (err) {
     await app.close().catch(() => undefined);
     throw err;
-  }
-}
-
-async function createWithEnv(env: NodeJS.ProcessEnv): Promise<NestExpressApplication> {
-  const previous = creating;
-  let release = (): void => undefined;
-  creating = new Promise<void>((r) => (release = r));
-  await previous;
-  const saved = process.env;
-  process.env = env;
-  try {
-    return await NestFactory.create<NestExpressApplication>(AppModule, {
-      bufferLogs: true,
-      bodyParser: false,
-      abortOnError: false,
-      // Long-lived streams (SSE) must not keep close() waiting.
-      forceCloseConnections: true,
-    });
-  } finally {
-    process.env = saved;
-    release();
   }
 }

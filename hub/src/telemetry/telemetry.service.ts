@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { TelemetryMessageSchema, allDevices, decodePayload, parseDeviceTopic } from '@pifleet/protocol';
 import { HubConfig } from '../config/hub-config.js';
 import type { TelemetryPoint, TelemetrySeries } from '../contract.js';
+import { DeviceEvents } from '../common/device-events.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
 import { MqttLink } from '../broker/mqtt-link.js';
@@ -48,6 +49,7 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     private readonly repo: TelemetryRepository,
     private readonly link: MqttLink,
     private readonly presence: PresenceService,
+    private readonly events: DeviceEvents,
     @Inject(LOGGER) private readonly log: Logger,
     metrics: MetricsService,
   ) {
@@ -114,6 +116,8 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
         this.m.depth.set(this.buffer.size);
       }
       this.m.written.inc(rows.length);
+      // Live views show each device's latest figures; the device feed coalesces these per window.
+      for (const id of new Set(rows.map((r) => r.deviceId))) this.events.changed(id);
       const earliest = rows.reduce((min, r) => (r.ts < min ? r.ts : min), rows[0]!.ts);
       if (this.watermark && earliest < this.watermark && (!this.dirtyFrom || earliest < this.dirtyFrom)) this.dirtyFrom = earliest;
     }
