@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentProcess } from './support/agent-process.js';
+import { dashboardShowsOnline } from './support/browser.js';
 import { HubProcess } from './support/hub-process.js';
 import { deviceLifecycle } from './support/lifecycle.js';
 import { waitOnline } from './support/scenario.js';
@@ -10,7 +11,11 @@ import { waitFor } from './support/wait.js';
 test('device lifecycle end to end on the embedded hub (PGlite + aedes)', { timeout: 180_000 }, async (t) => {
   const hub = await new HubProcess().start();
   t.after(() => hub.stop());
-  await deviceLifecycle(t, hub, { keepaliveS: 2 });
+  await deviceLifecycle(t, hub, {
+    keepaliveS: 2,
+    // The operator sees it too: headless Chromium, screenshot kept in test-artifacts/.
+    whileOnline: (_id, name) => dashboardShowsOnline(t, hub.url, hub.adminPassword, name, 'e2e-embedded-online'),
+  });
 });
 
 test('agents come back within 30 s after a hub restart, without duplicate devices', { timeout: 180_000 }, async (t) => {

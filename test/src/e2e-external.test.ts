@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { dashboardShowsOnline } from './support/browser.js';
 import { HubProcess } from './support/hub-process.js';
 import { deviceLifecycle } from './support/lifecycle.js';
 import { startMosquitto } from './support/mosquitto.js';
@@ -19,5 +20,9 @@ test('device lifecycle end to end with external Mosquitto and real PostgreSQL', 
     deviceMqttUrl: `mqtt://127.0.0.1:${broker.port}`,
   }).start();
   t.after(() => hub.stop());
-  await deviceLifecycle(t, hub, { keepaliveS: 2 });
+  await deviceLifecycle(t, hub, {
+    keepaliveS: 2,
+    // The operator sees it too: headless Chromium, screenshot kept in test-artifacts/.
+    whileOnline: (_id, name) => dashboardShowsOnline(t, hub.url, hub.adminPassword, name, 'e2e-external-online'),
+  });
 });

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { HubProcess } from '../support/hub-process.js';
 import { freePort, sleep, waitFor } from '../support/wait.js';
-import { BlackholeProxy } from './lib/blackhole-proxy.js';
+import { FlakyLink } from '../support/flaky-link.js';
 import { measure, metricValue } from './lib/proc-stats.js';
 import { SimFleet, type SimCredential } from './lib/sim-devices.js';
 
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   }
 
   // Death → offline: half the victims crash (socket closed), half die silently (blackholed).
-  const proxy = new BlackholeProxy(hub.mqttPort);
+  const proxy = new FlakyLink(hub.mqttPort);
   await proxy.start();
   const silent = new SimFleet(`mqtt://127.0.0.1:${proxy.port}`, keepalive);
   const crashed = new SimFleet(`mqtt://127.0.0.1:${hub.mqttPort}`, keepalive);
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   crashed.kill(crashIds);
   const crashT = await offlineTimes(crashIds, t0);
   t0 = Date.now();
-  proxy.blackholeAll();
+  proxy.down();
   const silentT = await offlineTimes(silentIds, t0);
   const q = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(p * a.length))]!;
 
