@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, encodeSample, PROTOCOL_VERSION, type EnrollResponse, type StatusMessage, type TelemetryMessage } from '@pifleet/protocol';
+import { deviceTopic, encodeBatch, PROTOCOL_VERSION, type EnrollResponse, type StatusMessage, type TelemetryMessage } from '@pifleet/protocol';
 import { launchBrowser, loginThroughForm, newPage, screenshot, withFailureShot } from './support/browser.js';
 import { HubProcess } from './support/hub-process.js';
 import { REPO } from './support/paths.js';
@@ -47,10 +47,10 @@ async function fakeDevice(hub: HubProcess, name: string): Promise<{ enrolled: En
   });
   await client.publishAsync(statusTopic, JSON.stringify(status('online')), { qos: 1, retain: true });
   // 30 samples 10 s apart, in protocol units (permille, x100, MiB, deci-degrees), with a visible trend.
-  const samples = Array.from({ length: 30 }, (_, i) => {
+  const samples = encodeBatch(Array.from({ length: 30 }, (_, i) => {
     const dt = (29 - i) * 10;
-    return encodeSample({ dt, cpu: 150 + i * 20, load1: 40 + i * 3, load5: 50, load15: 45, memUsed: 900 + i * 10, memTotal: 3800, diskUsed: 5200, diskTotal: 29000, temp: 480 + i * 4, throttled: 0, netRx: 20_000 + i * 500, netTx: 8_000, uptime: 3600 + i * 10, agentRss: 30_000, agentCpu: 5 });
-  });
+    return ({ dt, cpu: 150 + i * 20, load1: 40 + i * 3, load5: 50, load15: 45, memUsed: 900 + i * 10, memTotal: 3800, diskUsed: 5200, diskTotal: 29000, temp: 480 + i * 4, throttled: 0, netRx: 20_000 + i * 500, netTx: 8_000, uptime: 3600 + i * 10, agentRss: 30_000, agentCpu: 5 });
+  }));
   const batch: TelemetryMessage = { v: PROTOCOL_VERSION, type: 'telemetry', id: randomUUID().slice(0, 32), ts: Date.now(), samples };
   await client.publishAsync(deviceTopic(enrolled.deviceId, 'telemetry'), JSON.stringify(batch), { qos: 0 });
   return { enrolled, client, session };

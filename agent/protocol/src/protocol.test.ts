@@ -4,7 +4,7 @@ import {
   decodePayload,
   decodeSamples,
   deviceTopic,
-  encodeSample,
+  encodeBatch,
   envelope,
   isInDeviceSubtree,
   MAX_PAYLOAD_BYTES,
@@ -56,7 +56,7 @@ test('telemetry samples round-trip through the columnar encoding', () => {
   sample.dt = 20;
   sample.temp = null;
   sample.cpu = 123.6;
-  const row = encodeSample(sample);
+  const [row] = encodeBatch([sample]) as [(number | null)[]];
   assert.equal(row.length, TELEMETRY_FIELDS.length);
   assert.equal(row[1], 124, 'values are rounded to integers');
   const ts = 1_700_000_000_000;
@@ -74,7 +74,17 @@ test('a compact idle batch stays small on the wire', () => {
     dt: 20, cpu: 12, load1: 3, load5: 2, load15: 1, memUsed: 182, memTotal: 3792, diskUsed: 5210,
     diskTotal: 29340, temp: 452, throttled: 0, netRx: 412, netTx: 388, uptime: 864000, agentRss: 41212, agentCpu: 4,
   };
-  const msg = { ...envelope('telemetry'), samples: [encodeSample(idle), encodeSample({ ...idle, dt: 10 }), encodeSample({ ...idle, dt: 0 })] };
-  // Three samples of an idle Pi fit well under 300 bytes of JSON.
-  assert.ok(JSON.stringify(msg).length < 300, `batch is ${JSON.stringify(msg).length} bytes`);
+  const batch = [idle, { ...idle, dt: 10, memUsed: 184, uptime: 864010, netRx: 398 }, { ...idle, dt: 0, temp: 449, uptime: 864020 }];
+  const msg = { ...envelope('telemetry'), samples: encodeBatch(batch) };
+  // Three samples of an idle Pi: later rows are mostly zeros, the whole message ~210 bytes.
+  assert.ok(JSON.stringify(msg).length < 230, `batch is ${JSON.stringify(msg).length} bytes`);
+  const back = decodeSamples(msg.ts, msg.samples);
+  assert.deepEqual(back.map((s) => [s.memUsed, s.uptime, s.temp, s.netRx]), [[182, 864000, 452, 412], [184, 864010, 452, 398], [182, 864020, 449, 412]]);
+});
+
+test('delta rows survive nulls: a value after a null is absolute, a null stays null', () => {
+  const base = Object.fromEntries(TELEMETRY_FIELDS.map((f) => [f, 5])) as TelemetrySample;
+  const rows = encodeBatch([{ ...base, temp: null }, { ...base, temp: 400 }, { ...base, temp: null }, { ...base, temp: 410 }]);
+  const temps = decodeSamples(0, rows).map((s) => s.temp);
+  assert.deepEqual(temps, [null, 400, null, 410]);
 });

@@ -1,7 +1,7 @@
 import {
   TELEMETRY_MAX_BUFFERED_SAMPLES,
   TELEMETRY_MAX_SAMPLES_PER_MESSAGE,
-  encodeSample,
+  encodeBatch,
   envelope,
   type TelemetryMessage,
 } from '@pifleet/protocol';
@@ -117,7 +117,7 @@ export class TelemetryReporter {
       const env = envelope('telemetry');
       const msg: TelemetryMessage = {
         ...env,
-        samples: chunk.map((s) => encodeSample({ ...s.values, dt: Math.max(0, (env.ts - s.at) / 1000) })),
+        samples: encodeBatch(chunk.map((s) => ({ ...s.values, dt: Math.max(0, (env.ts - s.at) / 1000) }))),
       };
       if (!(await this.o.sink.publish('telemetry', JSON.stringify(msg), 0))) return;
       // Samples evicted by the ring while the publish was in flight were the oldest, i.e. ours.

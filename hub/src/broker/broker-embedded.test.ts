@@ -8,7 +8,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { eq } from 'drizzle-orm';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MAX_PAYLOAD_BYTES, deviceTopic, encodeSample, envelope } from '@pifleet/protocol';
+import { MAX_PAYLOAD_BYTES, deviceTopic, encodeBatch, envelope } from '@pifleet/protocol';
 import { CoreModule } from '../common/core.module.js';
 import { parseEnv } from '../config/env.js';
 import { sha256 } from '../common/ids.js';
@@ -131,11 +131,11 @@ test('a device reports status and telemetry in its own subtree', async () => {
   assert.ok(r.lastSeenAt);
 
   const now = Date.now();
-  const sample = encodeSample({
+  const sample = {
     dt: 10, cpu: 125, load1: 150, load5: 100, load15: 50, memUsed: 300, memTotal: 1000, diskUsed: 2000,
     diskTotal: 8000, temp: 456, throttled: 5, netRx: 1000, netTx: 2000, uptime: 99, agentRss: 30000, agentCpu: 7,
-  });
-  const msg = { ...envelope('telemetry'), ts: now, samples: [sample, [0, ...sample.slice(1)]] };
+  };
+  const msg = { ...envelope('telemetry'), ts: now, samples: encodeBatch([sample, { ...sample, dt: 0 }]) };
   await c.publishAsync(deviceTopic(A, 'telemetry'), JSON.stringify(msg));
   const telemetry = app.get(TelemetryService);
   await until('rows written', async () => (await telemetry.history(A, { resolution: 'raw' })).points.length === 2);

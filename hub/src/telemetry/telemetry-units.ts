@@ -1,4 +1,4 @@
-import { TELEMETRY_FIELDS } from '@pifleet/protocol';
+import { TELEMETRY_FIELDS, absoluteRows } from '@pifleet/protocol';
 import type { TelemetryPoint } from '../contract.js';
 
 /** A row for telemetry_raw, in the contract's units (see contract.ts TelemetryPoint). */
@@ -49,7 +49,7 @@ export function toRawRows(deviceId: string, ts: number, samples: (number | null)
   const dtIdx = index.get('dt');
   const rows: RawRow[] = [];
   const seen = new Set<number>();
-  for (const sample of samples) {
+  for (const sample of absoluteRows(samples)) {
     const dt = dtIdx === undefined ? 0 : (sample[dtIdx] ?? 0);
     const at = ts - dt * 1000;
     if (at > now + MAX_FUTURE_MS || at < now - MAX_AGE_MS || seen.has(at)) continue;

@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, encodeSample, envelope, type TelemetrySample } from '@pifleet/protocol';
+import { deviceTopic, encodeBatch, envelope, type TelemetrySample } from '@pifleet/protocol';
 
 export interface SimCredential {
   deviceId: string;
@@ -58,7 +58,7 @@ export class SimFleet {
           dt: 0, cpu: 30 + (this.cursor % 50), load1: 12, load5: 10, load15: 8, memUsed: 300, memTotal: 3792,
           diskUsed: 5210, diskTotal: 29340, temp: 480, throttled: 0, netRx: 900, netTx: 700, uptime: 86400, agentRss: 41000, agentCpu: 5,
         };
-        client.publish(deviceTopic(id, 'telemetry'), JSON.stringify({ ...envelope('telemetry'), samples: [encodeSample(s)] }), { qos: 0 });
+        client.publish(deviceTopic(id, 'telemetry'), JSON.stringify({ ...envelope('telemetry'), samples: encodeBatch([s]) }), { qos: 0 });
         this.published++;
       }
     }, tickMs);
