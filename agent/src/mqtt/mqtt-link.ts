@@ -23,6 +23,7 @@ export interface MqttLinkOptions {
 
 type AttemptResult = 'closed' | 'refused';
 const CLOSE_TIMEOUT_MS = 3000;
+const PUBLISH_TIMEOUT_MS = 20_000;
 
 /**
  * The agent's one MQTT connection. mqtt.js' own reconnect is off (`reconnectPeriod: 0`) because
@@ -152,13 +153,17 @@ export class MqttLink {
     this.o.onHubStatus?.(online);
   }
 
-  /** Publishes on the device's own subtree; false when not connected or the write failed. */
+  /**
+   * Publishes on the device's own subtree; false when not connected, the write failed, or (QoS 1)
+   * no PUBACK came within PUBLISH_TIMEOUT_MS — a link that died silently must not stall callers.
+   */
   publish(leaf: string, payload: string, qos: 0 | 1, retain = false): Promise<boolean> {
     const client = this.client;
     if (!client?.connected) return Promise.resolve(false);
-    return new Promise((resolve) => {
+    const sent = new Promise<boolean>((resolve) => {
       client.publish(deviceTopic(this.o.identity.deviceId, leaf), payload, { qos, retain }, (err) => resolve(!err));
     });
+    return withTimeout(sent, PUBLISH_TIMEOUT_MS);
   }
 
   /**

@@ -12,7 +12,7 @@ class WireSink implements TelemetrySink {
   messages: { bytes: number; samples: TimedSample[] }[] = [];
   async publish(leaf: string, payload: string, qos: 0 | 1): Promise<boolean> {
     assert.equal(leaf, 'telemetry');
-    assert.equal(qos, 0);
+    assert.equal(qos, 1, "telemetry is sent at QoS 1 (PUBACK = delivered, and it replaces keepalive pings)");
     const msg = TelemetryMessageSchema.parse(JSON.parse(payload));
     assert.equal(msg.fields, undefined, 'default field order is implied, not repeated');
     this.messages.push({ bytes: payload.length, samples: decodeSamples(msg.ts, msg.samples) });

@@ -119,7 +119,9 @@ export class TelemetryReporter {
         ...env,
         samples: encodeBatch(chunk.map((s) => ({ ...s.values, dt: Math.max(0, (env.ts - s.at) / 1000) }))),
       };
-      if (!(await this.o.sink.publish('telemetry', JSON.stringify(msg), 0))) return;
+      // QoS 1: samples leave the ring only once the broker has them, and the PUBACK doubles as the
+      // keepalive (mqtt.js reschedules its PINGREQ on acks), so an idle Pi sends no pings at all.
+      if (!(await this.o.sink.publish('telemetry', JSON.stringify(msg), 1))) return;
       // Samples evicted by the ring while the publish was in flight were the oldest, i.e. ours.
       this.buffer.drop(Math.max(0, chunk.length - (this.buffer.dropped - droppedBefore)));
     }

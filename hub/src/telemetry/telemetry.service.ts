@@ -65,7 +65,7 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
 
   async onModuleInit(): Promise<void> {
     this.watermark = await this.repo.watermark();
-    this.link.subscribe(allDevices('telemetry'), (topic, payload) => this.onTelemetry(topic, payload), { qos: 0 });
+    this.link.subscribe(allDevices('telemetry'), (topic, payload) => this.onTelemetry(topic, payload), { qos: 1 });
     this.timers.push(setInterval(() => void this.flush(), this.config.telemetryFlushMs));
     this.timers.push(setInterval(() => void this.rollup(), ROLLUP_MS));
   }
