@@ -5,7 +5,7 @@ export function banner(hub: RunningHub): string {
   const { config, admin } = hub;
   const login =
     admin.source === 'env'
-      ? `admin / ${admin.password}   (from PIFLEET_ADMIN_PASSWORD)`
+      ? 'admin / the password in PIFLEET_ADMIN_PASSWORD (not echoed: it is yours already)'
       : admin.password
         ? `admin / ${admin.password}   (generated; also in ${admin.file} — delete that file once you have changed or stored it)`
         : `admin / (set on first start; ${admin.file} was removed)`;
