@@ -9,7 +9,7 @@ import { connect } from 'mqtt';
 import { NAME_PATTERN } from '@pifleet/protocol';
 import { ConfigError, USAGE, parseConfig } from './config/config.js';
 import { resolveDataDir } from './config/data-dir.js';
-import { enrollOverHttp } from './identity/enroll-client.js';
+import { enrollClient } from './identity/enroll-client.js';
 import { EXIT_CONFIG, FatalError, ensureIdentity } from './identity/enrollment.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { createLogger } from './log/logger.js';
@@ -19,6 +19,7 @@ import { HostReader } from './telemetry/host-reader.js';
 import { Sampler } from './telemetry/sampler.js';
 import { TelemetryReporter } from './telemetry/telemetry-reporter.js';
 import { Backoff } from './util/backoff.js';
+import { loadExtraCa } from './util/tls-trust.js';
 
 async function agentVersion(): Promise<string> {
   try {
@@ -59,6 +60,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = parsed.config;
+  const ca = config.caFile
+    ? await loadExtraCa(config.caFile).catch((e: unknown) => {
+        throw new FatalError(`invalid configuration: ${(e as Error).message}`, EXIT_CONFIG);
+      })
+    : undefined;
   const log = createLogger(config.logLevel);
   const stop = shutdownSignal();
 
@@ -75,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
   const identity = await ensureIdentity(
     {
       store,
-      enroll: enrollOverHttp,
+      enroll: enrollClient({ ca }),
       log,
       hubUrl: config.hubUrl,
       token: config.token,
@@ -92,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
     info,
     keepaliveS: config.keepaliveS,
     connect,
+    ca,
     nextSession: () => store.nextSession(),
     log: linkLog,
     backoff: new Backoff({ baseMs: 1000, capMs: config.reconnectMaxMs }),

@@ -4,6 +4,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { BrokerModule } from './broker/broker.module.js';
 import { CoreModule } from './common/core.module.js';
 import type { HubEnv } from './config/env.js';
+import type { HubConfig } from './config/hub-config.js';
 import { GlobalExceptionFilter } from './common/global-exception.filter.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { EnrollmentModule } from './enrollment/enrollment.module.js';
@@ -36,7 +37,7 @@ const FEATURES = [
  */
 @Module({})
 export class AppModule {
-  static forRoot(env: HubEnv): DynamicModule {
+  static forRoot(env: HubEnv | HubConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(env), ...FEATURES],

@@ -36,6 +36,12 @@ void test('env is read, flags win over env, trailing slash dropped from the hub 
   assert.equal(c.name, 'kitchen-pi');
 });
 
+void test('--ca and PIFLEET_AGENT_CA name the extra CA file', () => {
+  assert.equal(run([]).caFile, undefined);
+  assert.equal(run([], { PIFLEET_AGENT_CA: '/etc/pifleet/ca.pem' }).caFile, '/etc/pifleet/ca.pem');
+  assert.equal(run(['--ca', './ca.pem'], { PIFLEET_AGENT_CA: '/etc/pifleet/ca.pem' }).caFile, './ca.pem');
+});
+
 void test('empty env values count as unset', () => {
   assert.equal(run([], { PIFLEET_AGENT_KEEPALIVE: '' }).keepaliveS, DEFAULT_KEEPALIVE_S);
 });

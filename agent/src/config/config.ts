@@ -9,6 +9,7 @@ const SOURCES = {
   token: 'PIFLEET_TOKEN',
   'data-dir': 'PIFLEET_AGENT_DATA_DIR',
   name: 'PIFLEET_AGENT_NAME',
+  ca: 'PIFLEET_AGENT_CA',
   keepalive: 'PIFLEET_AGENT_KEEPALIVE',
   'sample-interval': 'PIFLEET_AGENT_SAMPLE_MS',
   'publish-interval': 'PIFLEET_AGENT_PUBLISH_MS',
@@ -27,6 +28,7 @@ const ConfigSchema = z.object({
   token: z.string().min(8, 'looks truncated').max(256).optional(),
   'data-dir': z.string().min(1).optional(),
   name: z.string().regex(NAME_PATTERN, 'must be 1-63 chars of [A-Za-z0-9._-]').optional(),
+  ca: z.string().min(1).optional(),
   keepalive: intFrom(1, 3600).default(DEFAULT_KEEPALIVE_S),
   'sample-interval': intFrom(100, 3_600_000).default(TELEMETRY_SAMPLE_MS),
   'publish-interval': intFrom(100, 3_600_000).default(TELEMETRY_PUBLISH_MS),
@@ -42,6 +44,8 @@ export interface AgentConfig {
   /** Explicit data dir; undefined means "pick the default" (see data-dir.ts). */
   dataDir: string | undefined;
   name: string | undefined;
+  /** PEM file of extra CA certificates trusted for the hub (HTTPS) and the broker (mqtts). */
+  caFile: string | undefined;
   keepaliveS: number;
   sampleMs: number;
   publishMs: number;
@@ -53,7 +57,7 @@ export type ParsedArgs = { kind: 'run'; config: AgentConfig } | { kind: 'help' }
 
 export class ConfigError extends Error {}
 
-export const USAGE = `usage: pifleet-agent --hub <url> --token <token> [--data-dir <dir>] [--name <name>]
+export const USAGE = `usage: pifleet-agent --hub <url> --token <token> [--data-dir <dir>] [--name <name>] [--ca <file>]
        [--keepalive <s>] [--sample-interval <ms>] [--publish-interval <ms>] [--reconnect-max <ms>]
        [--log-level debug|info|warn|error]
 env: ${Object.values(SOURCES).join(', ')}`;
@@ -96,6 +100,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       token: c.token,
       dataDir: c['data-dir'],
       name: c.name,
+      caFile: c.ca,
       keepaliveS: c.keepalive,
       sampleMs: c['sample-interval'],
       publishMs: c['publish-interval'],

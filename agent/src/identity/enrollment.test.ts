@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createLogger } from '../log/logger.js';
 import { enrolled, startEnrollServer, type EnrollServer } from '../testing/enroll-server.js';
 import { Backoff } from '../util/backoff.js';
-import { enrollOverHttp } from './enroll-client.js';
+import { enrollOverHttp, type EnrollFn } from './enroll-client.js';
 import { EXIT_CONFIG, EXIT_ENROLL_REFUSED, FatalError, ensureIdentity, type EnrollmentDeps } from './enrollment.js';
 import { IdentityStore } from './identity-store.js';
 import { parseOpenSshPublicKey } from './ssh-key.js';
@@ -96,4 +96,32 @@ void test('without identity, hub and token are required', () =>
       ensureIdentity({ ...deps, token: undefined }, new AbortController().signal),
       (e: Error) => e instanceof FatalError && e.exitCode === EXIT_CONFIG,
     );
+  }));
+
+void test('an untrusted hub certificate is fatal at once (exit 2) with the --ca hint', () =>
+  setup(async (_srv, deps) => {
+    let calls = 0;
+    const enroll: EnrollFn = () => {
+      calls++;
+      return Promise.resolve({ kind: 'untrusted', code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' });
+    };
+    await assert.rejects(ensureIdentity({ ...deps, enroll }, new AbortController().signal), (e: Error) => {
+      assert.ok(e instanceof FatalError);
+      assert.equal(e.exitCode, EXIT_CONFIG);
+      assert.match(e.message, /^hub certificate not trusted \(SELF_SIGNED_CERT_IN_CHAIN: .*--ca <file>/);
+      return true;
+    });
+    assert.equal(calls, 1);
+  }));
+
+void test('plain http to a remote hub warns that the token travels in clear; loopback does not', () =>
+  setup(async (_srv, deps, logs) => {
+    const refuse: EnrollFn = () => Promise.resolve({ kind: 'refused', status: 401, code: 'token_invalid', message: 'no' });
+    const attempt = (hubUrl: string) => assert.rejects(ensureIdentity({ ...deps, hubUrl, enroll: refuse }, new AbortController().signal));
+    await attempt('http://127.0.0.1:8080');
+    await attempt('http://localhost:8080');
+    await attempt('https://hub.example');
+    assert.ok(!logs.join('').includes('travel in clear'));
+    await attempt('http://hub.example:8080');
+    assert.ok(logs.some((l) => l.includes('"level":"warn"') && l.includes('travel in clear') && l.includes('hub.example')));
   }));

@@ -1,6 +1,7 @@
 import { PROTOCOL_VERSION, type DeviceInfo, type EnrollRequest } from '@pifleet/protocol';
 import type { Logger } from '../log/logger.js';
 import { Backoff, sleep } from '../util/backoff.js';
+import { TRUST_HINT, isLoopbackHost } from '../util/tls-trust.js';
 import type { EnrollFn } from './enroll-client.js';
 import type { Identity, IdentityStore } from './identity-store.js';
 import { toOpenSshPublicKey } from './ssh-key.js';
@@ -44,6 +45,12 @@ export async function ensureIdentity(deps: EnrollmentDeps, signal: AbortSignal):
   if (!deps.hubUrl || !deps.token) {
     throw new FatalError(`not enrolled yet (no identity in ${store.dir}): --hub and --token are required`, EXIT_CONFIG);
   }
+  if (new URL(deps.hubUrl).protocol === 'http:' && !isLoopbackHost(new URL(deps.hubUrl).hostname)) {
+    // Allowed (a lab LAN, a hub behind a VPN), but the operator should know what crosses the wire.
+    log.warn('hub URL is plain http: the provisioning token and the device credential travel in clear; use https://', {
+      hub: deps.hubUrl,
+    });
+  }
   const { key, created } = await store.loadOrCreateKey();
   if (created) log.info('generated device key', { file: 'device-key.pem' });
   const request: EnrollRequest = {
@@ -73,6 +80,10 @@ export async function ensureIdentity(deps: EnrollmentDeps, signal: AbortSignal):
         `enrollment refused by hub (${outcome.status} ${outcome.code}): ${outcome.message}`,
         EXIT_ENROLL_REFUSED,
       );
+    }
+    if (outcome.kind === 'untrusted') {
+      // A certificate the agent does not trust stays untrusted: exit with the fix, do not loop.
+      throw new FatalError(`hub certificate not trusted (${outcome.code}: ${outcome.message}); ${TRUST_HINT}`, EXIT_CONFIG);
     }
     if (signal.aborted) break;
     const delay = backoff.next();

@@ -3,6 +3,7 @@ import { HUB_STATUS_TOPIC, HubStatusMessageSchema, decodePayload, deviceTopic, t
 import type { Identity } from '../identity/identity-store.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff, sleep } from '../util/backoff.js';
+import { TRUST_HINT, untrustedCertCode } from '../util/tls-trust.js';
 import { CREDENTIAL_REFUSED_CODES, offlineStatus, onlineStatus } from './status-payloads.js';
 
 export type ConnectFn = (url: string, opts: IClientOptions) => MqttClient;
@@ -12,6 +13,8 @@ export interface MqttLinkOptions {
   info: DeviceInfo;
   keepaliveS: number;
   connect: ConnectFn;
+  /** Trusted CAs for an mqtts:// broker (--ca); Node's defaults when absent. */
+  ca?: string[];
   nextSession: () => Promise<number>;
   log: Logger;
   backoff: Backoff;
@@ -97,6 +100,7 @@ export class MqttLink {
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: statusTopic, payload: Buffer.from(offlineStatus(session)), qos: 1, retain: true },
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
     });
     return new Promise<AttemptResult>((resolve) => {
       let refused = false;
@@ -126,7 +130,10 @@ export class MqttLink {
       client.on('message', (topic, payload) => this.onMessage(topic, payload));
       client.on('error', (err: Error & { code?: unknown }) => {
         if (typeof err.code === 'number' && CREDENTIAL_REFUSED_CODES.has(err.code)) refused = true;
-        else log.warn('mqtt error', { err: err.message });
+        else if (untrustedCertCode(err)) {
+          // Kept retrying (the identity is valid), but said plainly: it will not heal by itself.
+          log.error(`broker certificate not trusted; ${TRUST_HINT}`, { code: err.code, err: err.message });
+        } else log.warn('mqtt error', { err: err.message });
       });
       client.on('close', () => {
         signal.removeEventListener('abort', onAbort);

@@ -1,8 +1,12 @@
+import type { Duplex } from 'node:stream';
 import type { BrokerAdmin } from './broker-admin.js';
 
 /** How the hub's own MQTT client reaches the broker. */
 export interface HubConnection {
+  /** Broker URL; with `stream` only a label for logs. */
   url: string;
+  /** In-process broker: each call opens a new connection to it, bypassing the network (and TLS). */
+  stream?: () => Duplex;
   username: string;
   password: string;
   clientId: string;

@@ -1,4 +1,5 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import type { Db } from '../db/client.js';
 import { HUB_USERNAME, deviceMaySubscribe, devicePublishVerdict, isDeviceIdentity } from './broker-acl.js';
 import { BrokerInfo, type HubConnection } from './broker-info.js';
 import { DeviceCredentials } from './device-credentials.js';
+import { duplexPair } from './duplex-pair.js';
 
 type Identity = { kind: 'hub' } | { kind: 'device'; deviceId: string };
 
@@ -19,7 +21,10 @@ const DRAIN_TIMEOUT_MS = 15_000;
 const MAX_CONNECTIONS = 50_000;
 
 /**
- * aedes on a plain TCP listener, with the device access rules in its hooks (DESIGN §3).
+ * aedes on a TCP listener — TLS when PIFLEET_TLS_CERT/KEY are set, with the hub's HTTPS
+ * certificate, plain otherwise — with the device access rules in its hooks (DESIGN §3). The hub's
+ * own client is connected in-process (hubConnection().stream), so it needs neither the port nor a
+ * certificate valid for the loopback address.
  *
  * Denials: a refused CONNECT gets CONNACK 5 (not authorised) or 4 (bad credentials). A forbidden
  * SUBSCRIBE is answered with SUBACK 0x80 and the connection survives. A forbidden PUBLISH cannot be
@@ -101,7 +106,7 @@ export class EmbeddedBroker extends BrokerInfo {
     });
     aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     aedes.on('connectionError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
-    const server = createServer((socket) => aedes.handle(socket));
+    const server = this.createListener((socket) => aedes.handle(socket));
     server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -114,7 +119,17 @@ export class EmbeddedBroker extends BrokerInfo {
     this.aedes = aedes;
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
-    this.log.info({ port: this.port, host: this.config.mqttHost }, 'embedded MQTT broker listening');
+    this.log.info({ port: this.port, host: this.config.mqttHost, tls: this.config.tls !== undefined }, 'embedded MQTT broker listening');
+  }
+
+  private createListener(onConnection: (socket: Socket) => void): Server {
+    const tls = this.config.tls;
+    if (!tls) return createServer(onConnection);
+    // The handshake counts against the same budget as CONNECT: a client that stalls either is dropped.
+    const server = createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: CONNECT_TIMEOUT_MS }, onConnection);
+    // Plain MQTT sent to the TLS port, untrusted clients, timeouts: the socket is closed by Node.
+    server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'mqtt TLS handshake failed'));
+    return server;
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
@@ -155,7 +170,13 @@ export class EmbeddedBroker extends BrokerInfo {
     const wildcard = ['0.0.0.0', '::', ''].includes(this.config.mqttHost);
     const host = wildcard ? '127.0.0.1' : this.config.mqttHost;
     return {
-      url: `mqtt://${host.includes(':') ? `[${host}]` : host}:${this.port ?? this.config.mqttPort}`,
+      url: `in-process (listener ${host.includes(':') ? `[${host}]` : host}:${this.port ?? this.config.mqttPort})`,
+      stream: () => {
+        const [hubEnd, brokerEnd] = duplexPair();
+        if (!this.aedes) brokerEnd.destroy();
+        else this.aedes.handle(brokerEnd);
+        return hubEnd;
+      },
       username: HUB_USERNAME,
       password: this.hubPassword,
       clientId: this.hubClientId,

@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { HUB_STATUS_TOPIC, envelope, type HubStatusMessage } from '@pifleet/protocol';
 import { MetricsService } from '../common/metrics.service.js';
@@ -48,7 +48,7 @@ export class MqttLink implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   async onModuleInit(): Promise<void> {
     await this.broker.start();
     const conn = this.broker.hubConnection();
-    const client = mqtt.connect(conn.url, {
+    const opts: IClientOptions = {
       username: conn.username,
       password: conn.password,
       clientId: conn.clientId,
@@ -59,7 +59,10 @@ export class MqttLink implements OnModuleInit, BeforeApplicationShutdown, OnAppl
       connectTimeout: 10_000,
       keepalive: 30,
       will: { topic: HUB_STATUS_TOPIC, payload: Buffer.from(hubStatus('offline')), qos: 1, retain: true },
-    });
+    };
+    // The embedded broker is reached in-process; mqtt.js calls the builder again on each reconnect.
+    const stream = conn.stream;
+    const client = stream ? new MqttClient(() => stream(), opts) : mqtt.connect(conn.url, opts);
     this.client = client;
     client.on('connect', () => {
       this.connectedGauge.set(1);

@@ -40,10 +40,12 @@ const providers = [
 @Global()
 @Module({})
 export class CoreModule implements OnApplicationShutdown {
-  static forRoot(env: HubEnv): DynamicModule {
+  static forRoot(env: HubEnv | HubConfig): DynamicModule {
+    // startHub passes a HubConfig it already built (it needs the TLS files before Nest starts).
+    const config = env instanceof HubConfig ? env : new HubConfig(env);
     return {
       module: CoreModule,
-      providers: [{ provide: HubConfig, useValue: new HubConfig(env) }, ...providers],
+      providers: [{ provide: HubConfig, useValue: config }, ...providers],
       exports: [HubConfig, LOGGER, DB_HANDLE, DB, MetricsService, DeviceEvents],
     };
   }

@@ -23,6 +23,15 @@ const EnvSchema = z.object({
   PIFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How often buffered telemetry is written to the database, in ms. */
   PIFLEET_TELEMETRY_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /**
+   * PEM files (certificate chain, private key). Set both to serve HTTPS and, with the embedded
+   * broker, MQTT over TLS on PIFLEET_MQTT_PORT; the files are read once at boot.
+   */
+  PIFLEET_TLS_CERT: z.string().optional(),
+  PIFLEET_TLS_KEY: z.string().optional(),
+}).refine((e) => (e.PIFLEET_TLS_CERT === undefined) === (e.PIFLEET_TLS_KEY === undefined), {
+  path: ['PIFLEET_TLS_CERT'],
+  message: 'PIFLEET_TLS_CERT and PIFLEET_TLS_KEY must be set together (or neither)',
 });
 
 export type HubEnv = z.infer<typeof EnvSchema>;

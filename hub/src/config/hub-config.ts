@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { HubEnv } from './env.js';
+import { loadTlsFiles, type TlsFiles } from './tls-files.js';
 
 /** Resolved, typed hub configuration; injected everywhere as `HubConfig`. */
 export class HubConfig {
@@ -15,8 +16,12 @@ export class HubConfig {
   readonly deviceMqttUrl: string;
   readonly logLevel: HubEnv['PIFLEET_LOG_LEVEL'];
   readonly telemetryFlushMs: number;
+  /** From PIFLEET_TLS_CERT/KEY; when set, the HTTP port speaks HTTPS and the embedded broker TLS. */
+  readonly tls: TlsFiles | undefined;
 
+  /** Throws ConfigError when the TLS files cannot be read or do not form a key pair. */
   constructor(env: HubEnv) {
+    this.tls = loadTlsFiles(env);
     this.httpPort = env.PIFLEET_HTTP_PORT;
     this.httpHost = env.PIFLEET_HTTP_HOST;
     this.mqttPort = env.PIFLEET_MQTT_PORT;
@@ -25,7 +30,8 @@ export class HubConfig {
     this.adminPassword = env.PIFLEET_ADMIN_PASSWORD;
     this.databaseUrl = env.DATABASE_URL;
     this.mqttUrl = env.MQTT_URL;
-    this.publicUrl = (env.PIFLEET_PUBLIC_URL ?? `http://localhost:${env.PIFLEET_HTTP_PORT}`).replace(/\/$/, '');
+    const scheme = this.tls ? 'https' : 'http';
+    this.publicUrl = (env.PIFLEET_PUBLIC_URL ?? `${scheme}://localhost:${env.PIFLEET_HTTP_PORT}`).replace(/\/$/, '');
     this.deviceMqttUrl = env.PIFLEET_DEVICE_MQTT_URL ?? this.defaultDeviceMqttUrl(env);
     this.logLevel = env.PIFLEET_LOG_LEVEL;
     this.telemetryFlushMs = env.PIFLEET_TELEMETRY_FLUSH_MS;
@@ -42,6 +48,6 @@ export class HubConfig {
       return `${u.protocol}//${u.host}`;
     }
     const host = new URL(this.publicUrl).hostname;
-    return `mqtt://${host}:${env.PIFLEET_MQTT_PORT}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://${host}:${env.PIFLEET_MQTT_PORT}`;
   }
 }

@@ -23,7 +23,7 @@ export interface StartHubOptions {
 export interface RunningHub {
   app: NestExpressApplication;
   config: HubConfig;
-  /** Where this process listens, e.g. http://127.0.0.1:8080 (tests talk to this). */
+  /** Where this process listens, e.g. http://127.0.0.1:8080 or https://… with TLS (tests talk to this). */
   url: string;
   admin: AdminLogin;
   close(): Promise<void>;
@@ -41,7 +41,10 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   if (env['PIFLEET_HTTP_PORT'] === '0') env['PIFLEET_HTTP_PORT'] = String(await freePort());
   // Fails fast with the readable ConfigError, before Nest starts anything.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(parseEnv(env)), {
+  const hubConfig = new HubConfig(parseEnv(env));
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(hubConfig), {
+    // PIFLEET_TLS_CERT/KEY: the same port serves HTTPS instead of HTTP (no plain-HTTP redirect).
+    ...(hubConfig.tls ? { httpsOptions: { cert: hubConfig.tls.cert, key: hubConfig.tls.key } } : {}),
     bufferLogs: true,
     bodyParser: false,
     abortOnError: false,
@@ -63,7 +66,8 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
     const admin = app.get(AdminBootstrapService).adminLogin();
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? '127.0.0.1' : config.httpHost;
     log.info({ url: config.publicUrl, version: HUB_VERSION }, 'hub ready');
-    return { app, config, url: `http://${host}:${config.httpPort}`, admin, close: () => app.close() };
+    const scheme = config.tls ? 'https' : 'http';
+    return { app, config, url: `${scheme}://${host}:${config.httpPort}`, admin, close: () => app.close() };
   } catch (err) {
     await app.close().catch(() => undefined);
     throw err;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Api } from './api.js';
 import { Child, cleanEnv } from './child.js';
 import { HUB_MAIN, tempDir } from './paths.js';
@@ -12,7 +13,11 @@ export interface HubProcessOptions {
   /** For an external broker: the URL devices are told to use. */
   deviceMqttUrl?: string;
   adminPassword?: string;
+  /** PEM files: the hub serves HTTPS and mqtts with cert/key; the test's API client trusts `ca`. */
+  tls?: { cert: string; key: string; ca: string };
   env?: Record<string, string>;
+  /** Extra node flags for the hub process (benchmarks compare V8 settings). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -32,11 +37,11 @@ export class HubProcess {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.httpPort}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.httpPort}`;
   }
 
   get api(): Api {
-    return new Api(this.url);
+    return new Api(this.url, undefined, this.opts.tls ? readFileSync(this.opts.tls.ca, 'utf8') : undefined);
   }
 
   admin(): Promise<Api> {
@@ -53,14 +58,16 @@ export class HubProcess {
       PIFLEET_MQTT_HOST: '127.0.0.1',
       PIFLEET_DATA_DIR: this.dataDir,
       PIFLEET_ADMIN_PASSWORD: this.adminPassword,
-      PIFLEET_PUBLIC_URL: `http://127.0.0.1:${this.httpPort}`,
+      PIFLEET_PUBLIC_URL: this.url,
+      PIFLEET_TLS_CERT: this.opts.tls?.cert,
+      PIFLEET_TLS_KEY: this.opts.tls?.key,
       PIFLEET_LOG_LEVEL: 'warn',
       DATABASE_URL: this.opts.databaseUrl,
       MQTT_URL: this.opts.mqttUrl,
       PIFLEET_DEVICE_MQTT_URL: this.opts.deviceMqttUrl,
       ...this.opts.env,
     });
-    this.child = new Child(process.execPath, [HUB_MAIN], env, 'hub');
+    this.child = new Child(process.execPath, [...(this.opts.nodeArgs ?? []), HUB_MAIN], env, 'hub');
     await waitFor(
       'hub health',
       async () => {
