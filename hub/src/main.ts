@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './runtime-flags.js';
 import { ConfigError } from './config/env.js';
 import { banner } from './http/banner.js';
 import { startHub, type RunningHub } from './http/start-hub.js';

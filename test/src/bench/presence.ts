@@ -23,6 +23,8 @@ const { values } = parseArgs({
     keepalive: { type: 'string', default: '10' },
     victims: { type: 'string', default: '100' },
     period: { type: 'string', default: '10000' },
+    'hub-flags': { type: 'string', default: '' },
+    'skip-baseline': { type: 'boolean', default: false },
   },
 });
 const total = Number(values.devices);
@@ -57,10 +59,12 @@ async function baseline(): Promise<{ cpuPct: number; rssMeanMB: number }> {
 
 async function main(): Promise<void> {
   console.log(`presence benchmark: ${total} devices, steps ${steps.join('/')}, window ${windowMs / 1000} s, keepalive ${keepalive} s, telemetry every ${periodMs / 1000} s`);
-  const base = await baseline();
+  const base = values['skip-baseline'] ? { cpuPct: NaN, rssMeanMB: NaN } : await baseline();
   console.log(`baseline bare aedes @1000 devices: cpu ${base.cpuPct.toFixed(1)} %, rss ${base.rssMeanMB.toFixed(0)} MB`);
 
-  const hub = await new HubProcess({ env: { PIFLEET_LOG_LEVEL: 'error' } }).start();
+  const nodeArgs = values['hub-flags']!.split(' ').filter(Boolean);
+  if (nodeArgs.length) console.log(`hub node flags: ${nodeArgs.join(' ')}`);
+  const hub = await new HubProcess({ env: { PIFLEET_LOG_LEVEL: 'error' }, nodeArgs }).start();
   const pid = hub.child!.proc.pid!;
   const idle = await measure(pid, 5000);
   console.log(`hub idle: cpu ${idle.cpuPct.toFixed(1)} %, rss ${idle.rssMeanMB.toFixed(0)} MB`);
