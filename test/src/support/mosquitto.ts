@@ -1,15 +1,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { REPO } from './paths.js';
 import { needService } from './skip.js';
 
 export const MOSQUITTO_BIN = process.env['PIFLEET_MOSQUITTO_BIN'] ?? '/usr/sbin/mosquitto';
 export const MOSQUITTO_CTRL = process.env['PIFLEET_MOSQUITTO_CTRL'] ?? '/usr/bin/mosquitto_ctrl';
+const TRIPLET: Record<string, string> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf' };
+/** Debian installs the plugin under the multiarch dir; other builds put it in /usr/lib. */
 export const DYNSEC_PLUGIN =
-  process.env['PIFLEET_DYNSEC_PLUGIN'] ?? '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+  process.env['PIFLEET_DYNSEC_PLUGIN'] ??
+  [`/usr/lib/${TRIPLET[process.arch] ?? process.arch}/mosquitto_dynamic_security.so`, '/usr/lib/mosquitto_dynamic_security.so'].find((p) => existsSync(p)) ??
+  '/usr/lib/mosquitto_dynamic_security.so';
 
 export interface RunningMosquitto {
   /** mqtt://admin:<password>@127.0.0.1:<port> — what the hub takes as MQTT_URL. */
@@ -70,27 +75,7 @@ export async function startMosquitto(
   const init = spawnSync(MOSQUITTO_CTRL, ['dynsec', 'init', dynsec, 'admin', password], { encoding: 'utf8', timeout: 10_000 });
   if (init.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${init.stderr || init.stdout}`);
   const port = await freePort();
-  const max = opts.maxPayloadBytes ?? 256 * 1024;
-  writeFileSync(
-    join(dir, 'mosquitto.conf'),
-    [
-      // Run as whoever runs the tests: as root, Mosquitto would otherwise drop to user `mosquitto`,
-      // which cannot read the 0700 temp dir holding the dynsec file.
-      `user ${userInfo().username}`,
-      'per_listener_settings false',
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous false',
-      `plugin ${DYNSEC_PLUGIN}`,
-      `plugin_opt_config_file ${dynsec}`,
-      `message_size_limit ${max}`,
-      `max_packet_size ${max + 1024}`,
-      'persistence false',
-      'log_dest stderr',
-      'log_type error',
-      'log_type warning',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(join(dir, 'mosquitto.conf'), testConfig({ port, dynsec, dir, maxPayloadBytes: opts.maxPayloadBytes }));
   const child = spawn(MOSQUITTO_BIN, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -120,4 +105,37 @@ export async function startMosquitto(
       cleanup();
     },
   };
+}
+
+/**
+ * The production config (deploy/mosquitto/mosquitto.conf) with only what a test must change:
+ * a loopback listener on a free port, this machine's plugin path, files in the temp dir. So the
+ * settings operators deploy (ACL plugin, size limits, anonymous access) are the ones tested.
+ */
+function testConfig(o: { port: number; dynsec: string; dir: string; maxPayloadBytes?: number }): string {
+  const lines = readFileSync(join(REPO, 'deploy/mosquitto/mosquitto.conf'), 'utf8').split('\n');
+  const out = lines.map((line) => {
+    const key = line.split(/\s+/)[0];
+    switch (key) {
+      case 'listener':
+        return `listener ${o.port} 127.0.0.1`;
+      case 'plugin':
+        return `plugin ${DYNSEC_PLUGIN}`;
+      case 'plugin_opt_config_file':
+        return `plugin_opt_config_file ${o.dynsec}`;
+      case 'persistence_location':
+        return `persistence_location ${o.dir}/`;
+      case 'log_dest':
+        return 'log_dest stderr';
+      case 'message_size_limit':
+        return o.maxPayloadBytes ? `message_size_limit ${o.maxPayloadBytes}` : line;
+      case 'max_packet_size':
+        return o.maxPayloadBytes ? `max_packet_size ${o.maxPayloadBytes + 1024}` : line;
+      default:
+        return line;
+    }
+  });
+  // Run as whoever runs the tests: as root, Mosquitto would otherwise drop to user `mosquitto`,
+  // which cannot read the 0700 temp dir holding the dynsec file.
+  return [`user ${userInfo().username}`, ...out].join('\n');
 }
