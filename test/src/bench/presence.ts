@@ -24,6 +24,7 @@ const { values } = parseArgs({
     victims: { type: 'string', default: '100' },
     period: { type: 'string', default: '10000' },
     'hub-flags': { type: 'string', default: '' },
+    'hub-env': { type: 'string', default: '' },
     'skip-baseline': { type: 'boolean', default: false },
   },
 });
@@ -64,7 +65,9 @@ async function main(): Promise<void> {
 
   const nodeArgs = values['hub-flags']!.split(' ').filter(Boolean);
   if (nodeArgs.length) console.log(`hub node flags: ${nodeArgs.join(' ')}`);
-  const hub = await new HubProcess({ env: { PIFLEET_LOG_LEVEL: 'error' }, nodeArgs }).start();
+  const extraEnv = Object.fromEntries(values['hub-env']!.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+  if (Object.keys(extraEnv).length) console.log(`hub env: ${values['hub-env']}`);
+  const hub = await new HubProcess({ env: { PIFLEET_LOG_LEVEL: 'error', ...extraEnv }, nodeArgs }).start();
   const pid = hub.child!.proc.pid!;
   const idle = await measure(pid, 5000);
   console.log(`hub idle: cpu ${idle.cpuPct.toFixed(1)} %, rss ${idle.rssMeanMB.toFixed(0)} MB`);
