@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startHub, type RunningHub } from '@pifleet/hub';
+import type { RunningHub } from '@pifleet/hub';
+import { startTestHub, type TestHub } from '@pifleet/hub/testing';
 import { newConfigDir, runCli, type CliRun } from './support/cli.js';
 
 /**
@@ -40,8 +40,8 @@ function oneErrorLine(r: CliRun): string {
 }
 
 void describe('pifleet CLI against a real hub', () => {
+  let testHub: TestHub;
   let hub: RunningHub;
-  let dataDir: string;
   let adminDir: string;
   const cleanup: string[] = [];
 
@@ -71,29 +71,15 @@ void describe('pifleet CLI against a real hub', () => {
     runCli(['login', '--hub', hub.url, '--user', user, '--password-stdin'], { env: { PIFLEET_CONFIG: configDir }, stdin: `${password}\n` });
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'pifleet-cli-hub-'));
-    hub = await startHub({
-      env: {
-        PIFLEET_HTTP_PORT: '0',
-        PIFLEET_HTTP_HOST: '127.0.0.1',
-        PIFLEET_MQTT_PORT: '0',
-        PIFLEET_MQTT_HOST: '127.0.0.1',
-        PIFLEET_DATA_DIR: dataDir,
-        PIFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        PIFLEET_LOG_LEVEL: process.env['PIFLEET_TEST_LOG_LEVEL'] ?? 'silent',
-        PIFLEET_PUBLIC_URL: undefined,
-        PIFLEET_DEVICE_MQTT_URL: undefined,
-        // The CLI test covers the CLI, not the database driver: always embedded PGlite + aedes.
-        DATABASE_URL: undefined,
-        MQTT_URL: undefined,
-      },
-    });
+    // The CLI test covers the CLI, not the database driver: always embedded PGlite + aedes.
+    testHub = await startTestHub({ env: { PIFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    hub = testHub.hub;
     adminDir = dir();
   });
 
   after(async () => {
-    await hub?.close();
-    for (const d of [dataDir, ...cleanup]) if (d) rmSync(d, { recursive: true, force: true });
+    await testHub?.close();
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
   });
 
   void it('refuses a wrong password with exit 3 and one line, and stores nothing', async () => {

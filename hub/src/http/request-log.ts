@@ -28,12 +28,17 @@ export function requestLog(log: Logger, metrics: MetricsService) {
       }
       const caller = (req as Request & { caller?: Caller }).caller;
       log.info(
-        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000), user: caller?.username },
+        { method: req.method, path: redactPath(req.path), status: res.statusCode, ms: Math.round(seconds * 1000), user: caller?.username },
         'http',
       );
     });
     next();
   };
+}
+
+/** `DELETE /api/tokens/<secret>` is allowed (revoke by the token itself); keep the secret out of logs. */
+export function redactPath(path: string): string {
+  return path.replace(/\b(pf[a-z]_)[A-Za-z0-9_-]+/g, '$1…');
 }
 
 function routeOf(req: Request): string {
