@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   try {
     hub = await startHub();
   } catch (err) {
-    process.stderr.write(`pifleet hub: ${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`);
+    process.stderr.write(`pifleet hub: ${startupError(err)}\n`);
     process.exit(1);
   }
   process.stdout.write(banner(hub) + '\n');
@@ -33,6 +33,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** One line for what an operator can fix (bad settings, a port in use); the stack for anything else. */
+function startupError(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.code === 'EADDRINUSE') return `address ${e.address ?? ''}:${e.port ?? ''} is in use; set PIFLEET_HTTP_PORT (or PIFLEET_HTTP_HOST) to a free one`;
+  return String(e?.stack ?? err);
 }
 
 void main();

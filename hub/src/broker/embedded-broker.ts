@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Counter } from 'prom-client';
@@ -8,6 +8,7 @@ import { randomId, randomSecret } from '../common/ids.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import type { Db } from '../db/client.js';
 import { HUB_USERNAME, deviceMaySubscribe, devicePublishVerdict, isDeviceIdentity } from './broker-acl.js';
+import { bindMqttPort } from './mqtt-port.js';
 import { BrokerInfo, type HubConnection } from './broker-info.js';
 import { DeviceCredentials } from './device-credentials.js';
 import { duplexPair } from './duplex-pair.js';
@@ -108,17 +109,15 @@ export class EmbeddedBroker extends BrokerInfo {
     aedes.on('connectionError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
     const server = this.createListener((socket) => aedes.handle(socket));
     server.maxConnections = MAX_CONNECTIONS;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.config.mqttPort, this.config.mqttHost, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    try {
+      this.port = await bindMqttPort(server, this.config, this.log);
+    } catch (err) {
+      aedes.close();
+      throw err;
+    }
     server.on('error', (err) => this.log.error({ err }, 'mqtt listener error'));
     this.aedes = aedes;
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
     this.log.info({ port: this.port, host: this.config.mqttHost, tls: this.config.tls !== undefined }, 'embedded MQTT broker listening');
   }
 
@@ -161,8 +160,9 @@ export class EmbeddedBroker extends BrokerInfo {
 
   deviceUrl(): string {
     const url = new URL(this.config.deviceMqttUrl);
-    // Port 0 means "any free port" (tests): tell devices the port we actually got.
-    if (this.config.mqttPort === 0 && url.port === '0' && this.port !== undefined) url.port = String(this.port);
+    // Unless an operator named the URL, tell devices the port actually bound (port 0 in tests, or
+    // a fallback when 1883 was taken).
+    if (!this.config.deviceMqttUrlExplicit && this.port !== undefined) url.port = String(this.port);
     return url.toString().replace(/\/$/, '');
   }
 

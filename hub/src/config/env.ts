@@ -8,7 +8,7 @@ const EnvSchema = z.object({
   PIFLEET_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   PIFLEET_HTTP_HOST: z.string().default('0.0.0.0'),
   /** Port of the embedded MQTT broker (ignored when MQTT_URL points at an external broker). */
-  PIFLEET_MQTT_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
+  PIFLEET_MQTT_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PIFLEET_MQTT_HOST: z.string().default('0.0.0.0'),
   PIFLEET_DATA_DIR: z.string().default('./data'),
   PIFLEET_ADMIN_PASSWORD: z.string().min(8).optional(),

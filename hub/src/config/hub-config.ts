@@ -2,11 +2,17 @@ import { resolve } from 'node:path';
 import type { HubEnv } from './env.js';
 import { loadTlsFiles, type TlsFiles } from './tls-files.js';
 
+export const DEFAULT_MQTT_PORT = 1883;
+
 /** Resolved, typed hub configuration; injected everywhere as `HubConfig`. */
 export class HubConfig {
   readonly httpPort: number;
   readonly httpHost: string;
   readonly mqttPort: number;
+  /** False when PIFLEET_MQTT_PORT was left at its default, so the broker may pick another port. */
+  readonly mqttPortExplicit: boolean;
+  /** False when devices' broker URL is derived (then it follows the port actually bound). */
+  readonly deviceMqttUrlExplicit: boolean;
   readonly mqttHost: string;
   readonly dataDir: string;
   readonly adminPassword: string | undefined;
@@ -24,7 +30,9 @@ export class HubConfig {
     this.tls = loadTlsFiles(env);
     this.httpPort = env.PIFLEET_HTTP_PORT;
     this.httpHost = env.PIFLEET_HTTP_HOST;
-    this.mqttPort = env.PIFLEET_MQTT_PORT;
+    this.mqttPort = env.PIFLEET_MQTT_PORT ?? DEFAULT_MQTT_PORT;
+    this.mqttPortExplicit = env.PIFLEET_MQTT_PORT !== undefined;
+    this.deviceMqttUrlExplicit = env.PIFLEET_DEVICE_MQTT_URL !== undefined;
     this.mqttHost = env.PIFLEET_MQTT_HOST;
     this.dataDir = resolve(env.PIFLEET_DATA_DIR);
     this.adminPassword = env.PIFLEET_ADMIN_PASSWORD;
@@ -48,6 +56,6 @@ export class HubConfig {
       return `${u.protocol}//${u.host}`;
     }
     const host = new URL(this.publicUrl).hostname;
-    return `${this.tls ? 'mqtts' : 'mqtt'}://${host}:${env.PIFLEET_MQTT_PORT}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://${host}:${this.mqttPort}`;
   }
 }
