@@ -5,11 +5,16 @@ import type { Logger } from 'pino';
  * Routes Nest's own log lines (module init, route mapping, errors) into the hub's pino logger so
  * every line the hub writes is structured JSON.
  */
+const BOOT_CHATTER = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly pino: Logger) {}
 
   log(message: unknown, ...rest: unknown[]): void {
-    this.pino.info({ ctx: context(rest) }, text(message));
+    const ctx = context(rest);
+    // Nest's start-up chatter (one line per module and per route) is for debugging, not operators.
+    if (ctx !== undefined && BOOT_CHATTER.has(ctx)) this.pino.debug({ ctx }, text(message));
+    else this.pino.info({ ctx }, text(message));
   }
 
   error(message: unknown, ...rest: unknown[]): void {

@@ -14,6 +14,7 @@ export function banner(hub: RunningHub): string {
     `  pifleet hub is ready: ${config.publicUrl}`,
     `  login:   ${login}`,
     `  API docs: ${config.publicUrl}/api/docs`,
+    `  devices: MQTT at ${hub.deviceMqttUrl}${config.embeddedBroker ? ' (embedded broker)' : ''}`,
     '',
     '  enroll a device:',
     `    npx pifleet login --hub ${config.publicUrl} --user admin --password-stdin`,

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module.js';
+import { BrokerInfo } from '../broker/broker-info.js';
 import { PinoNestLogger } from '../common/pino-nest-logger.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
@@ -26,6 +27,8 @@ export interface RunningHub {
   /** Where this process listens, e.g. http://127.0.0.1:8080 or https://… with TLS (tests talk to this). */
   url: string;
   admin: AdminLogin;
+  /** The broker URL devices are given at enrollment. */
+  deviceMqttUrl: string;
   close(): Promise<void>;
 }
 
@@ -67,7 +70,8 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? '127.0.0.1' : config.httpHost;
     log.info({ url: config.publicUrl, version: HUB_VERSION }, 'hub ready');
     const scheme = config.tls ? 'https' : 'http';
-    return { app, config, url: `${scheme}://${host}:${config.httpPort}`, admin, close: () => app.close() };
+    const deviceMqttUrl = app.get(BrokerInfo).deviceUrl();
+    return { app, config, url: `${scheme}://${host}:${config.httpPort}`, admin, deviceMqttUrl, close: () => app.close() };
   } catch (err) {
     await app.close().catch(() => undefined);
     throw err;
