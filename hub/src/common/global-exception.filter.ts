@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { isDbUnavailable } from '../db/errors.js';
 import { DomainError, HTTP_STATUS } from './errors.js';
 import { MetricsService } from './metrics.service.js';
 import { LOGGER } from './tokens.js';
@@ -80,6 +81,10 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
       const message = e.type === 'entity.parse.failed' ? 'request body is not valid JSON' : (e.message ?? 'bad request');
       return [e.status, { code: CODE_BY_STATUS[e.status] ?? 'bad_request', message }];
+    }
+    if (isDbUnavailable(err)) {
+      this.log.warn({ err, method: req.method, path: req.path }, 'database unavailable');
+      return [503, { code: 'unavailable', message: 'database unavailable; try again shortly' }];
     }
     this.log.error({ err, method: req.method, path: req.path }, 'unhandled error');
     return [500, { code: 'internal', message: 'internal error' }];

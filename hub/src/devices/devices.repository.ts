@@ -4,7 +4,7 @@ import type { Device, Overview } from '../contract.js';
 import { DB } from '../common/tokens.js';
 import type { Db } from '../db/client.js';
 import { devices, fleets } from '../db/schema.js';
-import { isUniqueViolation } from '../http/db-errors.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { iso } from '../http/iso.js';
 
 export interface DeviceFilter {

@@ -13,6 +13,8 @@ const MAX_PENDING = 100_000;
 const MAX_TOUCHED = 100_000;
 const TOUCH_FLUSH_MS = 5000;
 const GAUGE_REFRESH_MS = 30_000;
+/** After a failed write (database away) the worker pauses this long before trying again. */
+const RETRY_MS = 1000;
 
 /**
  * Presence from the retained `pifleet/v1/dev/+/status` messages (and Wills). Messages are
@@ -25,6 +27,7 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
   private readonly touched = new Set<string>();
   private working?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
+  private retry?: NodeJS.Timeout;
   private readonly invalid;
   private readonly ignored;
   private readonly onlineGauge;
@@ -56,6 +59,7 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
   async beforeApplicationShutdown(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    clearTimeout(this.retry);
     await this.working;
     await this.flushTouched();
   }
@@ -86,6 +90,11 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     if (prev && prev.session > r.value.session) return void this.ignored.inc({ reason: 'stale' });
     if (!prev && this.pending.size >= MAX_PENDING) return void this.ignored.inc({ reason: 'overload' });
     this.pending.set(parsed.deviceId, r.value);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.retry) return; // a retry is scheduled; it will drain everything pending
     this.working ??= this.drain().finally(() => (this.working = undefined));
   }
 
@@ -103,7 +112,15 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
           this.ignored.inc({ reason: result });
         }
       } catch (err) {
-        this.log.warn({ err, deviceId }, 'presence update failed');
+        // The status is not lost: it goes back (unless a newer one came meanwhile) and the worker
+        // retries shortly, so an outage of the database delays presence but never drops it.
+        if (!this.pending.has(deviceId)) this.pending.set(deviceId, msg);
+        this.log.warn({ err, deviceId, pending: this.pending.size }, 'presence update failed; will retry');
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.kick();
+        }, RETRY_MS);
+        break;
       }
     }
     // Not awaited: a status arriving during that query must find `working` already cleared.
@@ -117,7 +134,8 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     try {
       await this.repo.touch(ids, new Date());
     } catch (err) {
-      this.log.warn({ err }, 'last-seen refresh failed');
+      for (const id of ids) this.seen(id); // tried again at the next flush
+      this.log.warn({ err }, 'last-seen refresh failed; will retry');
     }
   }
 

@@ -4,7 +4,7 @@ import type { Role, User } from '../contract.js';
 import { DB } from '../common/tokens.js';
 import type { Db } from '../db/client.js';
 import { users, type UserRow } from '../db/schema.js';
-import { isUniqueViolation } from '../http/db-errors.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { iso } from '../http/iso.js';
 
 /** What auth needs to check a password; never leaves the hub. */

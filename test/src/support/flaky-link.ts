@@ -3,20 +3,25 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 /**
  * A TCP relay standing in for a Pi's uplink. `down()` makes the network fail the way a power cut
  * or a dead cell modem does: open connections stay open but nothing more gets through, and new
- * connections are accepted and then hang. Only keepalive timeouts can notice. `up()` lets new
- * connections through again.
+ * connections are accepted and then hang. Only keepalive timeouts can notice. `cut()` is the loud
+ * failure (connections reset, new ones refused). `up()` lets new connections through again.
  */
 export class FlakyLink {
   private server?: Server;
   private readonly pairs = new Set<[Socket, Socket]>();
   private readonly held = new Set<Socket>();
   private isDown = false;
+  private isCut = false;
   port = 0;
 
   constructor(readonly targetPort: number) {}
 
   async start(port = 0): Promise<number> {
-    this.server = createServer((inbound) => (this.isDown ? this.hold(inbound) : this.relay(inbound)));
+    this.server = createServer((inbound) => {
+      if (this.isCut) inbound.destroy();
+      else if (this.isDown) this.hold(inbound);
+      else this.relay(inbound);
+    });
     await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.port = (this.server!.address() as { port: number }).port;
     return this.port;
@@ -39,8 +44,19 @@ export class FlakyLink {
     this.pairs.clear();
   }
 
+  /** The far end is gone the loud way (a server restart): connections reset, new ones refused. */
+  cut(): void {
+    this.isCut = true;
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
   up(): void {
     this.isDown = false;
+    this.isCut = false;
   }
 
   close(): void {
