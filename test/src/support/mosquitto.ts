@@ -22,6 +22,8 @@ export interface RunningMosquitto {
   port: number;
   /** Same broker without credentials (what devices are told). */
   deviceUrl: string;
+  /** Stops the broker (SIGTERM, so it saves its state) and starts it again on the same port and files. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,32 +78,48 @@ export async function startMosquitto(
   if (init.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${init.stderr || init.stdout}`);
   const port = await freePort();
   writeFileSync(join(dir, 'mosquitto.conf'), testConfig({ port, dynsec, dir, maxPayloadBytes: opts.maxPayloadBytes }));
-  const child = spawn(MOSQUITTO_BIN, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-    if (process.env['PIFLEET_MOSQUITTO_LOG'] === '1') process.stderr.write(d);
-  });
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  let stderr = '';
+  const launch = async (): Promise<ChildProcess> => {
+    const proc = spawn(MOSQUITTO_BIN, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+      if (process.env['PIFLEET_MOSQUITTO_LOG'] === '1') process.stderr.write(d);
+    });
+    try {
+      await waitForPort(port, proc, Date.now() + 10_000);
+    } catch (e) {
+      proc.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}\n${stderr}`);
+    }
+    return proc;
+  };
+  const halt = async (proc: ChildProcess): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
+  let child: ChildProcess;
   try {
-    await waitForPort(port, child, Date.now() + 10_000);
+    child = await launch();
   } catch (e) {
-    child.kill('SIGKILL');
     cleanup();
-    throw new Error(`${(e as Error).message}\n${stderr}`);
+    throw e;
   }
   return {
     url: `mqtt://admin:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     deviceUrl: `mqtt://127.0.0.1:${port}`,
     port,
+    async restart(downMs = 0) {
+      await halt(child);
+      if (downMs) await new Promise((r) => setTimeout(r, downMs));
+      child = await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await halt(child);
       cleanup();
     },
   };
