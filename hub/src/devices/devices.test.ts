@@ -161,3 +161,32 @@ test('live events: snapshot first, then a device event after a rename', async ()
   assert.equal(delta?.data.id, ids['beta']);
   assert.equal(delta?.data.name, 'beta-live');
 });
+
+test('live streams are capped: past the limit a dashboard gets 503, and a closed stream frees its place', async () => {
+  const { MAX_STREAMS } = await import('./events.controller.js');
+  // Responses are kept referenced: fetch cancels an unread body once its Response is collected.
+  const open: { ac: AbortController; res: Response }[] = [];
+  const openStream = async (): Promise<number> => {
+    const ac = new AbortController();
+    const res = await fetch(`${t.url}/api/events`, { headers: { authorization: `Bearer ${admin}` }, signal: ac.signal });
+    if (res.status === 200) open.push({ ac, res });
+    else await res.body?.cancel();
+    return res.status;
+  };
+  try {
+    for (let i = 0; i < MAX_STREAMS; i++) assert.equal(await openStream(), 200);
+    const refused = await fetch(`${t.url}/api/events`, { headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(refused.status, 503);
+    assert.equal(((await refused.json()) as Loose).code, 'unavailable');
+    open.pop()!.ac.abort();
+    // The hub notices the closed socket asynchronously.
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = await openStream();
+    }
+    assert.equal(status, 200);
+  } finally {
+    for (const o of open) o.ac.abort();
+  }
+});
