@@ -1,28 +1,9 @@
 import { TELEMETRY_FIELDS, absoluteRows } from '@pifleet/protocol';
 import type { TelemetryPoint } from '../contract.js';
 
-/** A row for telemetry_raw, in the contract's units (see contract.ts TelemetryPoint). */
-export interface RawRow {
-  deviceId: string;
-  ts: Date;
-  cpu: number | null;
-  load1: number | null;
-  load5: number | null;
-  load15: number | null;
-  memUsed: number | null;
-  memTotal: number | null;
-  diskUsed: number | null;
-  diskTotal: number | null;
-  temp: number | null;
-  throttled: number | null;
-  netRx: number | null;
-  netTx: number | null;
-  uptime: number | null;
-  agentRss: number | null;
-  agentCpu: number | null;
-}
-
 type Field = Exclude<(typeof TELEMETRY_FIELDS)[number], 'dt'>;
+/** One telemetry_raw row in the contract's units (as TelemetryPoint): a column per protocol field (dt becomes ts). */
+export type RawRow = { deviceId: string; ts: Date } & { [K in Field]: number | null };
 
 /** Wire integer -> contract unit. Fields not listed are already in the contract's unit. */
 const SCALE: Partial<Record<Field, number>> = {
