@@ -1,7 +1,7 @@
 /**
  * Fleet counts from /api/overview. The hub computes them (it knows revoked devices and fleets
- * with no devices), and we refetch whenever the live stream reports a change, debounced so a
- * burst of deltas costs one request.
+ * with no devices), and we refetch when the live stream reports a change, throttled so a
+ * burst of deltas costs one request per second at most.
  */
 import { useEffect, useRef, useState } from 'react';
 import { describeError } from '../api/client';
@@ -9,27 +9,52 @@ import { api } from '../api/endpoints';
 import { useDevices } from '../devices-context';
 import type { Overview } from '../types';
 
-const REFETCH_DEBOUNCE_MS = 800;
+const REFETCH_THROTTLE_MS = 1000;
 /** Last counts seen, so coming back to the page shows them at once while they are refreshed. */
 let lastOverview: Overview | null = null;
 
 export function OverviewCards() {
   const { version } = useDevices();
   const [overview, setOverview] = useState<Overview | null>(lastOverview);
-  // The first fetch of each visit goes at once; later ones (stream changes) are debounced.
+  // The first fetch of each visit goes at once; later ones (stream changes) are throttled.
   const first = useRef(true);
   const [error, setError] = useState<string | null>(null);
+  const ctrl = useRef<AbortController | null>(null);
+  const scheduled = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  // Unmount: stop the timer and any request in flight.
+  useEffect(
+    () => () => {
+      clearTimeout(scheduled.current);
+      scheduled.current = undefined;
+      ctrl.current?.abort();
+      ctrl.current = null;
+    },
+    [],
+  );
 
   useEffect(() => {
-    const ctrl = new AbortController();
-    const load = () =>
-      void api.overview(ctrl.signal).then(
+    const load = () => {
+      ctrl.current ??= new AbortController();
+      const signal = ctrl.current.signal;
+      void api.overview(signal).then(
         (o) => ((lastOverview = o), setOverview(o), setError(null)),
-        (err: unknown) => !ctrl.signal.aborted && setError(describeError(err)),
+        (err: unknown) => !signal.aborted && setError(describeError(err)),
       );
-    const t = setTimeout(load, first.current ? 0 : REFETCH_DEBOUNCE_MS);
-    first.current = false;
-    return () => (clearTimeout(t), ctrl.abort());
+    };
+    if (first.current) {
+      first.current = false;
+      load();
+      return;
+    }
+    // Throttle, not debounce: with telemetry flowing the stream changes every second, and a
+    // debounce that restarts on each change (or aborts the request in flight) would never let
+    // the counts load. At most one refetch per window, trailing.
+    if (scheduled.current !== undefined) return;
+    scheduled.current = setTimeout(() => {
+      scheduled.current = undefined;
+      load();
+    }, REFETCH_THROTTLE_MS);
   }, [version]); // refetch only when the live stream reports a change
 
   if (!overview) {

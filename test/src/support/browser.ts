@@ -76,6 +76,12 @@ export async function dashboardShowsOnline(t: TestContext, hubUrl: string, admin
     const status = page.getByTestId(`device-row-${deviceName}`).getByTestId('device-status');
     await status.and(page.locator('[data-status="online"]')).waitFor();
     assert.match(await status.innerText(), /online/i);
+    // The counts load too, while telemetry keeps the live stream busy (they once starved).
+    const online = page.getByTestId('count-online');
+    await online.waitFor({ timeout: 10_000 });
+    const deadline = Date.now() + 10_000;
+    while (Number(await online.innerText()) < 1 && Date.now() < deadline) await page.waitForTimeout(200);
+    assert.ok(Number(await online.innerText()) >= 1, 'the overview counts the device online');
     await screenshot(page, shot);
   });
   await page.context().close();
