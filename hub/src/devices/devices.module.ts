@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import { BrokerModule } from '../broker/broker.module.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { DeviceFeedService } from './device-feed.service.js';
@@ -8,7 +9,7 @@ import { DevicesService } from './devices.service.js';
 import { EventsController } from './events.controller.js';
 
 @Module({
-  imports: [BrokerModule, TelemetryModule],
+  imports: [AuthModule, BrokerModule, TelemetryModule],
   controllers: [DevicesController, EventsController],
   providers: [DevicesRepository, DevicesService, DeviceFeedService],
   exports: [DevicesRepository],

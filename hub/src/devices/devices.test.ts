@@ -190,3 +190,24 @@ test('live streams are capped: past the limit a dashboard gets 503, and a closed
     for (const o of open) o.ac.abort();
   }
 });
+
+test('a live stream ends once its session is logged out (authorisation is re-checked, not only at open)', async () => {
+  const { REVALIDATE_MS } = await import('./events.controller.js');
+  const session = await t.login();
+  const res = await fetch(`${t.url}/api/events`, { headers: { authorization: `Bearer ${session}` } });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  assert.match(new TextDecoder().decode(first.value), /event: snapshot/);
+  assert.equal((await t.api('POST', '/api/auth/logout', { token: session })).status, 204);
+  const t0 = Date.now();
+  // Read until the hub ends the stream (heartbeats may come first); bounded by the deadline.
+  const deadline = t0 + REVALIDATE_MS + 5000;
+  let ended = false;
+  while (!ended && Date.now() < deadline) {
+    const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(() => r(undefined), deadline - Date.now()))]);
+    if (chunk?.done) ended = true;
+  }
+  assert.ok(ended, `stream still open ${Date.now() - t0} ms after logout`);
+  assert.ok(Date.now() - t0 <= REVALIDATE_MS + 1000);
+});

@@ -1,7 +1,9 @@
-import { Controller, Get, Inject, Res, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Req, Res, type OnModuleDestroy } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { tokenOf } from '../auth/auth.guard.js';
+import { AuthService } from '../auth/auth.service.js';
 import { DomainError } from '../common/errors.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
@@ -11,6 +13,11 @@ import { SseStream } from './sse-stream.js';
 
 /** Open streams are capped so dashboards cannot exhaust the hub. */
 export const MAX_STREAMS = 100;
+/**
+ * A stream is one long request, so its credential is checked again on this period: a logout, an
+ * expired session or a removed user ends the stream instead of leaving it open for hours.
+ */
+export const REVALIDATE_MS = 5000;
 
 @ApiTags('devices')
 @ApiBearerAuth()
@@ -22,6 +29,7 @@ export class EventsController implements OnModuleDestroy {
   constructor(
     private readonly feed: DeviceFeedService,
     private readonly devices: DevicesService,
+    private readonly auth: AuthService,
     metrics: MetricsService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
@@ -30,14 +38,17 @@ export class EventsController implements OnModuleDestroy {
 
   @Get()
   @ApiOperation({ summary: 'Live devices over SSE: `snapshot` {devices} first, then `device` on every change' })
-  async stream(@Res() res: Response): Promise<void> {
+  async stream(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (this.streams.size >= MAX_STREAMS) throw new DomainError('unavailable', `too many live streams (max ${MAX_STREAMS})`);
+    const token = tokenOf(req);
     let unsubscribe = (): void => undefined;
+    let recheck: NodeJS.Timeout | undefined;
     const stream = new SseStream(
       res,
       () => this.devices.list(),
       () => {
         unsubscribe();
+        clearInterval(recheck);
         this.streams.delete(stream);
         this.gauge.set(this.streams.size);
       },
@@ -46,6 +57,12 @@ export class EventsController implements OnModuleDestroy {
     this.gauge.set(this.streams.size);
     // Subscribe before reading the snapshot, so no change between the two is lost.
     unsubscribe = this.feed.subscribe((batch) => stream.push(batch));
+    recheck = setInterval(() => {
+      this.auth.authenticate(token).catch((err: unknown) => {
+        // Only a refused credential ends the stream; a database hiccup does not.
+        if (err instanceof DomainError) stream.close();
+      });
+    }, REVALIDATE_MS);
     try {
       await stream.start();
     } catch (err) {
