@@ -42,7 +42,7 @@ export class EventsController implements OnModuleDestroy {
     if (this.streams.size >= MAX_STREAMS) throw new DomainError('unavailable', `too many live streams (max ${MAX_STREAMS})`);
     const token = tokenOf(req);
     let unsubscribe = (): void => undefined;
-    let recheck: NodeJS.Timeout | undefined;
+    let recheck: NodeJS.Timeout | undefined = undefined;
     const stream = new SseStream(
       res,
       () => this.devices.list(),
