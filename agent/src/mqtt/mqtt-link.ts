@@ -96,7 +96,8 @@ export class MqttLink {
       keepalive: this.o.keepaliveS,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
-      // With QoS 0 telemetry buffered in our own bounded ring, mqtt.js must not keep another queue.
+      // Telemetry waits in our own bounded ring and is published one batch at a time (awaiting its
+      // PUBACK), so mqtt.js never holds more than one in flight and must not keep a queue of its own.
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: statusTopic, payload: Buffer.from(offlineStatus(session)), qos: 1, retain: true },
