@@ -48,7 +48,7 @@ async function fakeDevice(hub: HubProcess, name: string): Promise<{ enrolled: En
   await client.publishAsync(statusTopic, JSON.stringify(status('online')), { qos: 1, retain: true });
   // 30 samples 10 s apart, in protocol units (permille, x100, MiB, deci-degrees), with a visible trend.
   const samples = encodeBatch(Array.from({ length: 30 }, (_, i) => {
-    const dt = (29 - i) * 10;
+    const dt = (29 - i) * 10_000;
     return ({ dt, cpu: 150 + i * 20, load1: 40 + i * 3, load5: 50, load15: 45, memUsed: 900 + i * 10, memTotal: 3800, diskUsed: 5200, diskTotal: 29000, temp: 480 + i * 4, throttled: 0, netRx: 20_000 + i * 500, netTx: 8_000, uptime: 3600 + i * 10, agentRss: 30_000, agentCpu: 5 });
   }));
   const batch: TelemetryMessage = { v: PROTOCOL_VERSION, type: 'telemetry', id: randomUUID().slice(0, 32), ts: Date.now(), samples };

@@ -53,7 +53,7 @@ test('decodePayload reports oversized, non-JSON and invalid payloads without thr
 
 test('telemetry samples round-trip through the columnar encoding', () => {
   const sample = Object.fromEntries(TELEMETRY_FIELDS.map((f, i) => [f, i * 10])) as TelemetrySample;
-  sample.dt = 20;
+  sample.dt = 20_000;
   sample.temp = null;
   sample.cpu = 123.6;
   const [row] = encodeBatch([sample]) as [(number | null)[]];
@@ -71,10 +71,10 @@ test('telemetry samples round-trip through the columnar encoding', () => {
 
 test('a compact idle batch stays small on the wire', () => {
   const idle: TelemetrySample = {
-    dt: 20, cpu: 12, load1: 3, load5: 2, load15: 1, memUsed: 182, memTotal: 3792, diskUsed: 5210,
+    dt: 20_000, cpu: 12, load1: 3, load5: 2, load15: 1, memUsed: 182, memTotal: 3792, diskUsed: 5210,
     diskTotal: 29340, temp: 452, throttled: 0, netRx: 412, netTx: 388, uptime: 864000, agentRss: 41212, agentCpu: 4,
   };
-  const batch = [idle, { ...idle, dt: 10, memUsed: 184, uptime: 864010, netRx: 398 }, { ...idle, dt: 0, temp: 449, uptime: 864020 }];
+  const batch = [idle, { ...idle, dt: 10_000, memUsed: 184, uptime: 864010, netRx: 398 }, { ...idle, dt: 0, temp: 449, uptime: 864020 }];
   const msg = { ...envelope('telemetry'), samples: encodeBatch(batch) };
   // Three samples of an idle Pi: later rows are mostly zeros, the whole message ~210 bytes.
   assert.ok(JSON.stringify(msg).length < 230, `batch is ${JSON.stringify(msg).length} bytes`);

@@ -7,7 +7,7 @@
  * New fields are only ever appended; older hubs ignore trailing extras.
  */
 export const TELEMETRY_FIELDS = [
-  'dt', // seconds before the message's `ts` at which the sample was taken
+  'dt', // milliseconds before the message's `ts` at which the sample was taken
   'cpu', // whole-system CPU busy, permille (0..1000)
   'load1', // load average x100
   'load5',
@@ -64,6 +64,6 @@ export function decodeSamples(ts: number, rows: (number | null)[][]): TimedSampl
     });
     const dt = out['dt'] ?? 0;
     delete out['dt'];
-    return { ...(out as Omit<TelemetrySample, 'dt'>), ts: ts - dt * 1000 };
+    return { ...(out as Omit<TelemetrySample, 'dt'>), ts: ts - dt };
   });
 }

@@ -117,7 +117,7 @@ export class TelemetryReporter {
       const env = envelope('telemetry');
       const msg: TelemetryMessage = {
         ...env,
-        samples: encodeBatch(chunk.map((s) => ({ ...s.values, dt: Math.max(0, (env.ts - s.at) / 1000) }))),
+        samples: encodeBatch(chunk.map((s) => ({ ...s.values, dt: Math.max(0, env.ts - s.at) }))),
       };
       // QoS 1: samples leave the ring only once the broker has them, and the PUBACK doubles as the
       // keepalive (mqtt.js reschedules its PINGREQ on acks), so an idle Pi sends no pings at all.

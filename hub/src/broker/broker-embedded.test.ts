@@ -132,7 +132,7 @@ test('a device reports status and telemetry in its own subtree', async () => {
 
   const now = Date.now();
   const sample = {
-    dt: 10, cpu: 125, load1: 150, load5: 100, load15: 50, memUsed: 300, memTotal: 1000, diskUsed: 2000,
+    dt: 10_000, cpu: 125, load1: 150, load5: 100, load15: 50, memUsed: 300, memTotal: 1000, diskUsed: 2000,
     diskTotal: 8000, temp: 456, throttled: 5, netRx: 1000, netTx: 2000, uptime: 99, agentRss: 30000, agentCpu: 7,
   };
   const msg = { ...envelope('telemetry'), ts: now, samples: encodeBatch([sample, { ...sample, dt: 0 }]) };

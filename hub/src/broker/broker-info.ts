@@ -10,6 +10,12 @@ export interface HubConnection {
   username: string;
   password: string;
   clientId: string;
+  /**
+   * Keep the session across disconnects (clean: false, QoS 1 subscriptions): while the hub or the
+   * broker restarts, the broker queues what devices send, instead of dropping it for lack of a
+   * subscriber. True for an external broker, which outlives the hub; the embedded one does not.
+   */
+  persistentSession: boolean;
 }
 
 /**

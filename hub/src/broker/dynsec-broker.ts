@@ -41,12 +41,16 @@ const missing = (e: unknown) => e instanceof DynsecError && /not found/i.test(e.
  * 0x87) and answers a denied SUBSCRIBE with 0x80; the connection survives both. Those denials
  * happen inside Mosquitto and are logged there, not counted by the hub.
  */
+/** One hub per broker for now; scale-out (DESIGN §8) moves to shared subscriptions. */
+export const HUB_CLIENT_ID = 'pifleet-hub';
+
 export class DynsecBroker extends BrokerInfo {
   readonly mode = 'external' as const;
   private readonly brokerUrl: string;
   private readonly username: string;
   private readonly password: string;
-  private readonly hubClientId = `pifleet-hub-${randomId(8)}`;
+  /** Stable, so the broker keeps the hub's session (and queues for it) between connections. */
+  private readonly hubClientId = HUB_CLIENT_ID;
   private control?: MqttClient;
   private dynsec?: DynsecClient;
   private starting?: Promise<void>;
@@ -140,7 +144,7 @@ export class DynsecBroker extends BrokerInfo {
   }
 
   hubConnection(): HubConnection {
-    return { url: this.brokerUrl, username: this.username, password: this.password, clientId: this.hubClientId };
+    return { url: this.brokerUrl, username: this.username, password: this.password, clientId: this.hubClientId, persistentSession: true };
   }
 
   async addDevice(deviceId: string, password: string): Promise<void> {

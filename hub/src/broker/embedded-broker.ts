@@ -180,6 +180,7 @@ export class EmbeddedBroker extends BrokerInfo {
       username: HUB_USERNAME,
       password: this.hubPassword,
       clientId: this.hubClientId,
+      persistentSession: false,
     };
   }
 

@@ -2,6 +2,7 @@ import {
   type BeforeApplicationShutdown,
   Inject,
   Injectable,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -30,7 +31,7 @@ function hubStatus(state: 'online' | 'offline'): string {
  * counted and logged, never thrown into the client's loop.
  */
 @Injectable()
-export class MqttLink implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class MqttLink implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private client?: MqttClient;
   private readonly handlers: { filter: string; qos: 0 | 1; handler: MessageHandler }[] = [];
   private readonly handlerErrors;
@@ -47,12 +48,20 @@ export class MqttLink implements OnModuleInit, BeforeApplicationShutdown, OnAppl
 
   async onModuleInit(): Promise<void> {
     await this.broker.start();
+  }
+
+  /**
+   * Connects once every module has registered its handlers (their onModuleInit ran): with a
+   * persistent session the broker delivers queued messages right after CONNACK, and one that
+   * found no handler would be acknowledged and lost.
+   */
+  async onApplicationBootstrap(): Promise<void> {
     const conn = this.broker.hubConnection();
     const opts: IClientOptions = {
       username: conn.username,
       password: conn.password,
       clientId: conn.clientId,
-      clean: true,
+      clean: !conn.persistentSession,
       // We re-subscribe ourselves on every connect (below), from the registered handlers.
       resubscribe: false,
       reconnectPeriod: 1000,

@@ -30,7 +30,8 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     const pg = await import('pg');
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-    const pool = new pg.default.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    // A connect that hangs (half-open network) fails after 10 s instead of stalling the writer.
+    const pool = new pg.default.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 10_000, keepAlive: true });
     // A pool error (server restart, network) must not crash the hub; queries fail and are retried.
     pool.on('error', () => undefined);
     const db = drizzle(pool, { schema });

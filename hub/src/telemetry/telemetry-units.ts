@@ -32,7 +32,7 @@ export function toRawRows(deviceId: string, ts: number, samples: (number | null)
   const seen = new Set<number>();
   for (const sample of absoluteRows(samples)) {
     const dt = dtIdx === undefined ? 0 : (sample[dtIdx] ?? 0);
-    const at = ts - dt * 1000;
+    const at = ts - dt;
     if (at > now + MAX_FUTURE_MS || at < now - MAX_AGE_MS || seen.has(at)) continue;
     seen.add(at);
     const row = { deviceId, ts: new Date(at) } as RawRow;
