@@ -30,8 +30,10 @@ before(async (t) => {
   const metrics = new MetricsService();
   broker = new DynsecBroker(config, log);
   link = new MqttLink(log, metrics, broker);
+  // The Nest lifecycle order: modules init (handlers registered), then the link connects.
   await link.onModuleInit();
   link.subscribe('pifleet/v1/dev/#', (topic) => void received.push(topic));
+  await link.onApplicationBootstrap();
   for (const id of [A, B]) await broker.addDevice(id, PW[id]!);
   await broker.addDevice(A, PW[A]!); // idempotent
 });
