@@ -24,6 +24,7 @@ import type { BrokerAdmin } from './broker-admin.js';
 import { BrokerInfo } from './broker-info.js';
 import { BrokerModule } from './broker.module.js';
 import { MqttLink } from './mqtt-link.js';
+import { grantedQos } from './mqtt-test-helpers.js';
 
 // Real aedes on a free port, real PGlite, the real Nest modules wired as in the hub.
 const dir = mkdtempSync(join(tmpdir(), 'pifleet-broker-'));
@@ -98,16 +99,6 @@ async function connect(id: string, opts: mqtt.IClientOptions = {}): Promise<Mqtt
   const c = await mqtt.connectAsync(url, { clientId: id, username: id, password: PW[id], reconnectPeriod: 0, ...opts });
   clients.push(c);
   return c;
-}
-
-/** mqtt.js rejects a SUBACK carrying 0x80; the packet is on the error. */
-function grantedQos(c: MqttClient, topic: string): Promise<number> {
-  return new Promise((resolve) =>
-    c.subscribe(topic, { qos: 0 }, (err, granted) => {
-      const refused = (err as { packet?: { granted?: number[] } } | null)?.packet?.granted?.[0];
-      resolve(err ? (refused ?? -1) : (granted?.[0]?.qos ?? -1));
-    }),
-  );
 }
 
 async function row(id: string) {

@@ -114,3 +114,4 @@ export function enrollBody(token: string, extra: Record<string, unknown> = {}): 
     ...extra,
   };
 }
+export { grantedQos } from '../broker/mqtt-test-helpers.js';

@@ -10,6 +10,7 @@ import { MetricsService } from '../../../hub/dist/common/metrics.service.js';
 import { parseEnv } from '../../../hub/dist/config/env.js';
 import { HubConfig } from '../../../hub/dist/config/hub-config.js';
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto.js';
+import { grantedQos } from '@pifleet/hub/testing';
 
 // The same access rules as the embedded broker, enforced by a real Mosquitto 2 through the
 // dynamic-security plugin that DynsecBroker manages.
@@ -59,15 +60,6 @@ async function connect(id: string, password = PW[id]): Promise<MqttClient> {
   const c = await mqtt.connectAsync(mosq!.deviceUrl, { clientId: id, username: id, password, reconnectPeriod: 0, protocolVersion: 4 });
   clients.push(c);
   return c;
-}
-
-function grantedQos(c: MqttClient, topic: string): Promise<number> {
-  return new Promise((resolve) =>
-    c.subscribe(topic, { qos: 0 }, (err, granted) => {
-      const refused = (err as { packet?: { granted?: number[] } } | null)?.packet?.granted?.[0];
-      resolve(err ? (refused ?? -1) : (granted?.[0]?.qos ?? -1));
-    }),
-  );
 }
 
 test('the hub is connected and announces itself', (t) => {
