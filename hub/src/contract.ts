@@ -21,6 +21,7 @@
  *   PATCH  /api/devices/:idOrName              operator+ UpdateDeviceRequest -> Device
  *   POST   /api/devices/:idOrName/revoke       admin    -> Device
  *   GET    /api/devices/:idOrName/telemetry    viewer+  ?from=ISO&to=ISO&resolution=raw|1m|auto -> TelemetrySeries
+ *   GET    /api/devices/:idOrName/drops        viewer+  -> IngestDrop[] (what the hub refused from it)
  *   GET    /api/events                         viewer+  SSE: `snapshot` {devices: Device[]} first, then
  *                                                       `device` Device on every change; comments as heartbeat
  *   GET    /metrics                            viewer+  Prometheus text format
@@ -153,4 +154,16 @@ export interface TelemetrySeries {
   deviceId: string;
   resolution: 'raw' | '1m';
   points: TelemetryPoint[];
+}
+
+/**
+ * Input the hub refused from one device, per stream and reason (e.g. telemetry/range: a value
+ * outside its field's bounds was stored as null; telemetry/rate_rows: over the device's limit).
+ */
+export interface IngestDrop {
+  stream: string;
+  reason: string;
+  count: number;
+  firstAt: string;
+  lastAt: string;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MIN_SUPPORTED_PROTOCOL_VERSION } from './version.js';
 import { TELEMETRY_MAX_SAMPLES_PER_MESSAGE } from './limits.js';
+import { storableString } from './text.js';
 
 /** Every payload carries `{ v, type, id, ts }`; `id` is unique per sender, `ts` is ms since epoch. */
 const envelope = {
@@ -9,16 +10,16 @@ const envelope = {
   ts: z.number().int().nonnegative(),
 };
 
-/** Static facts about the device, sent with each `online` status. */
+/** Static facts about the device, sent with each `online` status (strings cleaned for storage). */
 export const DeviceInfoSchema = z.object({
-  hostname: z.string().max(255).optional(),
-  os: z.string().max(255).optional(),
-  kernel: z.string().max(255).optional(),
-  arch: z.string().max(32).optional(),
-  model: z.string().max(255).optional(),
-  cpus: z.number().int().nonnegative().optional(),
-  agentVersion: z.string().max(64).optional(),
-  bootTime: z.number().int().nonnegative().optional(),
+  hostname: storableString(255).optional(),
+  os: storableString(255).optional(),
+  kernel: storableString(255).optional(),
+  arch: storableString(32).optional(),
+  model: storableString(255).optional(),
+  cpus: z.number().int().nonnegative().max(4096).optional(),
+  agentVersion: storableString(64).optional(),
+  bootTime: z.number().int().nonnegative().max(8.64e15).optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfoSchema>;
 
@@ -36,7 +37,12 @@ export const StatusMessageSchema = z.object({
 });
 export type StatusMessage = z.infer<typeof StatusMessageSchema>;
 
-const cell = z.number().finite().nullable();
+/**
+ * A cell is a delta (or the first absolute value); its range is checked per field after decoding
+ * (TELEMETRY_RANGES). Here it only has to be a number a sum of 500 of them cannot push past
+ * Number.MAX_SAFE_INTEGER's neighbourhood into Infinity.
+ */
+const cell = z.number().finite().min(-1e15).max(1e15).nullable();
 export const TelemetryMessageSchema = z.object({
   ...envelope,
   type: z.literal('telemetry'),
@@ -56,3 +62,17 @@ export const HubStatusMessageSchema = z.object({
   state: z.enum(['online', 'offline']),
 });
 export type HubStatusMessage = z.infer<typeof HubStatusMessageSchema>;
+
+/**
+ * Sent by the hub to `pifleet/v1/dev/{id}/throttled` (QoS 0, not retained) when it dropped some
+ * of this device's messages for exceeding its per-device limits. The agent holds back
+ * telemetry (keeping it buffered) until `retryAfterMs` has passed.
+ */
+export const ThrottledMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('throttled'),
+  /** Which limit was exceeded: message rate, bytes, or telemetry rows. */
+  reason: z.enum(['messages', 'bytes', 'rows']),
+  retryAfterMs: z.number().int().nonnegative().max(3600_000),
+});
+export type ThrottledMessage = z.infer<typeof ThrottledMessageSchema>;

@@ -26,6 +26,37 @@ export const TELEMETRY_FIELDS = [
 ] as const;
 
 export type TelemetryField = (typeof TELEMETRY_FIELDS)[number];
+
+/**
+ * What each field may hold, in wire units, after delta decoding: every value is an integer in
+ * [min, max]. The bounds are far beyond any real Pi (so no honest reading is lost) but keep every
+ * value inside the hub's column types and every rollup sum far from overflow. A value outside
+ * them is a bug or an attack; receivers replace it with null and count it.
+ */
+export const TELEMETRY_RANGES: Record<TelemetryField, { min: number; max: number }> = {
+  dt: { min: 0, max: 30 * 24 * 3600_000 }, // a month of buffering
+  cpu: { min: 0, max: 1000 },
+  load1: { min: 0, max: 1_000_000 }, // load 10,000
+  load5: { min: 0, max: 1_000_000 },
+  load15: { min: 0, max: 1_000_000 },
+  memUsed: { min: 0, max: 1 << 30 }, // 1 PiB in MiB
+  memTotal: { min: 0, max: 1 << 30 },
+  diskUsed: { min: 0, max: 2 ** 40 }, // 1 EiB in MiB
+  diskTotal: { min: 0, max: 2 ** 40 },
+  temp: { min: -1000, max: 3000 }, // -100 °C .. 300 °C
+  throttled: { min: 0, max: 0x7fffffff }, // an int4 bitmask
+  netRx: { min: 0, max: 1e13 }, // 10 TB between two samples
+  netTx: { min: 0, max: 1e13 },
+  uptime: { min: 0, max: 1e10 }, // 300 years
+  agentRss: { min: 0, max: 1 << 30 }, // 1 TiB in KiB
+  agentCpu: { min: 0, max: 1_000_000 }, // permille of one core, many cores
+};
+
+/** True when `v` may be stored for `field` (see TELEMETRY_RANGES). */
+export function inTelemetryRange(field: TelemetryField, v: number): boolean {
+  const r = TELEMETRY_RANGES[field];
+  return Number.isInteger(v) && v >= r.min && v <= r.max;
+}
 export type TelemetrySample = { [K in TelemetryField]: number | null };
 /** A decoded sample with its absolute time. */
 export type TimedSample = Omit<TelemetrySample, 'dt'> & { ts: number };

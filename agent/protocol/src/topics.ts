@@ -8,7 +8,8 @@ export const TOPIC_ROOT = 'pifleet/v1';
 export const DEVICE_ROOT = `${TOPIC_ROOT}/dev`;
 export const HUB_STATUS_TOPIC = `${TOPIC_ROOT}/hub/status`;
 
-export type DeviceLeaf = 'status' | 'telemetry';
+/** Leaves under a device's root: `status` and `telemetry` from the device, `throttled` from the hub. */
+export type DeviceLeaf = 'status' | 'telemetry' | 'throttled';
 
 export function deviceTopic(deviceId: string, leaf: DeviceLeaf | string): string {
   return `${DEVICE_ROOT}/${deviceId}/${leaf}`;

@@ -1,5 +1,5 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { HUB_STATUS_TOPIC, HubStatusMessageSchema, decodePayload, deviceTopic, type DeviceInfo } from '@pifleet/protocol';
+import { HUB_STATUS_TOPIC, HubStatusMessageSchema, ThrottledMessageSchema, decodePayload, deviceTopic, type DeviceInfo } from '@pifleet/protocol';
 import type { Identity } from '../identity/identity-store.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff, sleep } from '../util/backoff.js';
@@ -37,6 +37,8 @@ export class MqttLink {
   private client: MqttClient | undefined;
   private session = 0;
   private hubUp = true;
+  /** Until then the hub asked us (throttled) to hold bulk traffic back. */
+  private throttledUntil = 0;
   private loop: Promise<void> | undefined;
   private readonly stop = new AbortController();
 
@@ -46,9 +48,12 @@ export class MqttLink {
     return this.client?.connected === true;
   }
 
-  /** Last retained hub status; true while unknown, so a hub that never publishes one is not starved. */
+  /**
+   * Whether bulk traffic (telemetry) may go now: the last retained hub status (true while
+   * unknown, so a hub that never publishes one is not starved), and no throttle notice in force.
+   */
   get hubOnline(): boolean {
-    return this.hubUp;
+    return this.hubUp && Date.now() >= this.throttledUntil;
   }
 
   get currentSession(): number {
@@ -126,6 +131,9 @@ export class MqttLink {
           // A broker ACL that forbids the hub topic answers 128; then we never hold traffic back.
           if (err || granted?.some((g) => g.qos === 128)) log.warn('cannot subscribe to hub status', { err });
         });
+        client.subscribe(deviceTopic(identity.deviceId, 'throttled'), { qos: 0 }, (err) => {
+          if (err) log.warn('cannot subscribe to throttle notices', { err });
+        });
         this.o.onUp?.();
       });
       client.on('message', (topic, payload) => this.onMessage(topic, payload));
@@ -149,6 +157,7 @@ export class MqttLink {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    if (topic === deviceTopic(this.o.identity.deviceId, 'throttled')) return this.onThrottled(payload);
     if (topic !== HUB_STATUS_TOPIC) return;
     const r = decodePayload(HubStatusMessageSchema, payload);
     if (!r.ok) {
@@ -159,6 +168,16 @@ export class MqttLink {
     if (online !== this.hubUp) this.o.log.info('hub status', { state: r.value.state });
     this.hubUp = online;
     this.o.onHubStatus?.(online);
+  }
+
+  /** The hub dropped some of our messages for exceeding this device's limits: pause bulk traffic. */
+  private onThrottled(payload: Buffer): void {
+    const r = decodePayload(ThrottledMessageSchema, payload);
+    if (!r.ok) return;
+    const until = Date.now() + r.value.retryAfterMs;
+    if (until <= this.throttledUntil) return;
+    this.o.log.warn('hub throttled this device; holding telemetry back (kept buffered)', { reason: r.value.reason, retryAfterMs: r.value.retryAfterMs });
+    this.throttledUntil = until;
   }
 
   /**

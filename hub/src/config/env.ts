@@ -24,6 +24,22 @@ const EnvSchema = z.object({
   /** How often buffered telemetry is written to the database, in ms. */
   PIFLEET_TELEMETRY_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /**
+   * Accepted window for telemetry sample times, relative to the hub's clock: older samples would
+   * be deleted by retention at once, newer ones come from a wrong clock. Outside it they are
+   * dropped and counted (`pifleet_ingest_rejected_total{reason="too_old"|"future"}`).
+   */
+  PIFLEET_TELEMETRY_MAX_AGE_MS: z.coerce.number().int().min(60_000).max(24 * 3600_000).default(24 * 3600_000),
+  PIFLEET_TELEMETRY_MAX_FUTURE_MS: z.coerce.number().int().min(0).max(24 * 3600_000).default(5 * 60_000),
+  /**
+   * Per-device limits, enforced before anything reaches the database (token buckets: the rate
+   * is sustained per minute, bursts are larger). 0 turns one limit off; PIFLEET_DEVICE_LIMITS=off
+   * turns all of them off (benchmarks).
+   */
+  PIFLEET_DEVICE_LIMITS: z.enum(['on', 'off']).default('on'),
+  PIFLEET_DEVICE_MESSAGES_PER_MIN: z.coerce.number().int().min(0).max(1_000_000).default(120),
+  PIFLEET_DEVICE_KIB_PER_MIN: z.coerce.number().int().min(0).max(10_000_000).default(1024),
+  PIFLEET_DEVICE_TELEMETRY_ROWS_PER_MIN: z.coerce.number().int().min(0).max(10_000_000).default(120),
+  /**
    * PEM files (certificate chain, private key). Set both to serve HTTPS and, with the embedded
    * broker, MQTT over TLS on PIFLEET_MQTT_PORT; the files are read once at boot.
    */

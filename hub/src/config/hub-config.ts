@@ -22,6 +22,10 @@ export class HubConfig {
   readonly deviceMqttUrl: string;
   readonly logLevel: HubEnv['PIFLEET_LOG_LEVEL'];
   readonly telemetryFlushMs: number;
+  /** Accepted telemetry sample times: [now - maxAge, now + maxFuture]. */
+  readonly telemetryWindow: { maxAgeMs: number; maxFutureMs: number };
+  /** Sustained per-device rates (per minute); undefined when PIFLEET_DEVICE_LIMITS=off. 0 = unlimited. */
+  readonly deviceLimits: { messagesPerMin: number; kibPerMin: number; telemetryRowsPerMin: number } | undefined;
   /** From PIFLEET_TLS_CERT/KEY; when set, the HTTP port speaks HTTPS and the embedded broker TLS. */
   readonly tls: TlsFiles | undefined;
 
@@ -43,6 +47,15 @@ export class HubConfig {
     this.deviceMqttUrl = env.PIFLEET_DEVICE_MQTT_URL ?? this.defaultDeviceMqttUrl(env);
     this.logLevel = env.PIFLEET_LOG_LEVEL;
     this.telemetryFlushMs = env.PIFLEET_TELEMETRY_FLUSH_MS;
+    this.telemetryWindow = { maxAgeMs: env.PIFLEET_TELEMETRY_MAX_AGE_MS, maxFutureMs: env.PIFLEET_TELEMETRY_MAX_FUTURE_MS };
+    this.deviceLimits =
+      env.PIFLEET_DEVICE_LIMITS === 'off'
+        ? undefined
+        : {
+            messagesPerMin: env.PIFLEET_DEVICE_MESSAGES_PER_MIN,
+            kibPerMin: env.PIFLEET_DEVICE_KIB_PER_MIN,
+            telemetryRowsPerMin: env.PIFLEET_DEVICE_TELEMETRY_ROWS_PER_MIN,
+          };
   }
 
   get embeddedBroker(): boolean {

@@ -141,6 +141,24 @@ export const telemetry1m = pgTable(
   (t) => [primaryKey({ columns: [t.deviceId, t.minute] }), index('telemetry_1m_minute_idx').on(t.minute)],
 );
 
+/**
+ * What the hub dropped from each device, by stream (telemetry, presence, ...) and reason
+ * (invalid, range, rate, db_rejected, ...). Counts are added in batches, so a flood costs one
+ * upsert per (device, stream, reason) per flush, not one per dropped item.
+ */
+export const ingestDrops = pgTable(
+  'ingest_drops',
+  {
+    deviceId: text('device_id').notNull(),
+    stream: text('stream').notNull(),
+    reason: text('reason').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+    firstAt: timestamp('first_at', { withTimezone: true }).notNull(),
+    lastAt: timestamp('last_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.stream, t.reason] })],
+);
+
 /** Small key/value store for hub-wide settings (e.g. the telemetry rollup watermark). */
 export const settings = pgTable('settings', {
   key: text('key').primaryKey(),

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import type { Device, Overview, TelemetrySeries } from '../contract.js';
+import type { Device, IngestDrop, Overview, TelemetrySeries } from '../contract.js';
 import { Roles } from '../auth/roles.decorator.js';
 import { ZodPipe } from '../http/zod-pipe.js';
 import {
@@ -65,5 +65,11 @@ export class DevicesController {
   @ApiQuery({ name: 'resolution', required: false, enum: ['raw', '1m', 'auto'] })
   telemetry(@Param('idOrName') idOrName: string, @Query(new ZodPipe(TelemetryQuerySchema)) q: TelemetryQuery): Promise<TelemetrySeries> {
     return this.devices.history(idOrName, q);
+  }
+
+  @Get('devices/:idOrName/drops')
+  @ApiOperation({ summary: 'What the hub refused from this device, by stream and reason (counts, first and last time)' })
+  drops(@Param('idOrName') idOrName: string): Promise<IngestDrop[]> {
+    return this.devices.drops(idOrName);
   }
 }

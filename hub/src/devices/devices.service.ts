@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Device, Overview, TelemetrySeries } from '../contract.js';
+import type { Device, IngestDrop, Overview, TelemetrySeries } from '../contract.js';
 import type { BrokerAdmin } from '../broker/broker-admin.js';
 import { DeviceEvents } from '../common/device-events.js';
 import { DomainError } from '../common/errors.js';
 import { BROKER_ADMIN, LOGGER } from '../common/tokens.js';
+import { DeviceLimits } from '../ingest/device-limits.service.js';
+import { IngestDrops } from '../ingest/ingest-drops.service.js';
 import { TelemetryService } from '../telemetry/telemetry.service.js';
 import { nextTags, type DeviceQuery, type TelemetryQuery, type UpdateDeviceInput } from './devices.dto.js';
 import { DevicesRepository } from './devices.repository.js';
@@ -15,6 +17,8 @@ export class DevicesService {
     private readonly repo: DevicesRepository,
     private readonly telemetry: TelemetryService,
     private readonly events: DeviceEvents,
+    private readonly ingestDrops: IngestDrops,
+    private readonly limits: DeviceLimits,
     @Inject(BROKER_ADMIN) private readonly broker: BrokerAdmin,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -61,6 +65,7 @@ export class DevicesService {
       this.log.error({ err, deviceId: d.id }, 'broker did not confirm the revoked device was disconnected');
       throw new DomainError('unavailable', 'device marked revoked, but the broker did not confirm the disconnect; retry');
     }
+    this.limits.forget(d.id);
     this.log.info({ deviceId: d.id, name: d.name }, 'device revoked');
     return this.get(d.id);
   }
@@ -68,6 +73,17 @@ export class DevicesService {
   async history(idOrName: string, q: TelemetryQuery): Promise<TelemetrySeries> {
     const d = await this.require(idOrName);
     return this.telemetry.history(d.id, q);
+  }
+
+  async drops(idOrName: string): Promise<IngestDrop[]> {
+    const d = await this.require(idOrName);
+    return (await this.ingestDrops.forDevice(d.id)).map((t) => ({
+      stream: t.stream,
+      reason: t.reason,
+      count: t.count,
+      firstAt: t.firstAt.toISOString(),
+      lastAt: t.lastAt.toISOString(),
+    }));
   }
 
   overview(): Promise<Overview> {

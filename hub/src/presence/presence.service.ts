@@ -6,6 +6,10 @@ import { DeviceEvents } from '../common/device-events.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
 import { MqttLink } from '../broker/mqtt-link.js';
+import { DeviceLimits } from '../ingest/device-limits.service.js';
+import { IngestDrops } from '../ingest/ingest-drops.service.js';
+import { retryDelayMs, writeIsolating } from '../ingest/isolating-write.js';
+import { sqlState } from '../db/errors.js';
 import { PresenceRepository } from './presence.repository.js';
 
 /** Devices with a status waiting to be written; one entry per device, so the bound is the fleet size. */
@@ -13,8 +17,6 @@ const MAX_PENDING = 100_000;
 const MAX_TOUCHED = 100_000;
 const TOUCH_FLUSH_MS = 5000;
 const GAUGE_REFRESH_MS = 30_000;
-/** After a failed write (database away) the worker pauses this long before trying again. */
-const RETRY_MS = 1000;
 
 /**
  * Presence from the retained `pifleet/v1/dev/+/status` messages (and Wills). Messages are
@@ -28,7 +30,8 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
   private working?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
   private retry?: NodeJS.Timeout;
-  private readonly invalid;
+  /** Consecutive failed writes: the pause before the next try grows with them (database away). */
+  private failures = 0;
   private readonly ignored;
   private readonly onlineGauge;
 
@@ -37,10 +40,11 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     private readonly repo: PresenceRepository,
     private readonly link: MqttLink,
     private readonly events: DeviceEvents,
+    private readonly limits: DeviceLimits,
+    private readonly drops: IngestDrops,
     @Inject(LOGGER) private readonly log: Logger,
     metrics: MetricsService,
   ) {
-    this.invalid = metrics.counter('pifleet_mqtt_messages_invalid_total', 'MQTT messages dropped as invalid', ['kind', 'reason']);
     this.ignored = metrics.counter('pifleet_presence_ignored_total', 'Status messages not applied', ['reason']);
     this.onlineGauge = metrics.gauge('pifleet_devices_online', 'Devices currently online');
   }
@@ -76,20 +80,21 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
 
   onStatus(topic: string, payload: Buffer): void {
     const parsed = parseDeviceTopic(topic);
-    if (!parsed) return void this.invalid.inc({ kind: 'status', reason: 'topic' });
+    if (!parsed) return void this.drops.record('presence', 'topic', undefined);
+    const deviceId = parsed.deviceId;
     // An empty retained payload is a "clear retained" marker, not a status.
     if (payload.length === 0) return;
     const r = decodePayload(StatusMessageSchema, payload);
-    if (!r.ok) {
-      this.invalid.inc({ kind: 'status', reason: r.error });
-      this.log.debug({ deviceId: parsed.deviceId, reason: r.error, detail: r.detail }, 'status dropped');
-      return;
-    }
-    const prev = this.pending.get(parsed.deviceId);
+    // A device's rate is checked after decoding so that its Last Will (offline, sent by the broker
+    // once per connection) is always applied: presence must stay honest even for a noisy device.
+    const limited = !r.ok || r.value.state === 'online';
+    if (limited && !this.limits.admit(deviceId, 'presence', payload.length)) return;
+    if (!r.ok) return void this.drops.record('presence', r.error, deviceId, 1, r.detail);
+    const prev = this.pending.get(deviceId);
     // Keep the newest session; for the same session the later message wins (online -> offline).
     if (prev && prev.session > r.value.session) return void this.ignored.inc({ reason: 'stale' });
-    if (!prev && this.pending.size >= MAX_PENDING) return void this.ignored.inc({ reason: 'overload' });
-    this.pending.set(parsed.deviceId, r.value);
+    if (!prev && this.pending.size >= MAX_PENDING) return void this.drops.record('presence', 'overload', deviceId);
+    this.pending.set(deviceId, r.value);
     this.kick();
   }
 
@@ -103,24 +108,33 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     while (this.pending.size > 0) {
       const [deviceId, msg] = this.pending.entries().next().value as [string, StatusMessage];
       this.pending.delete(deviceId);
-      try {
-        const result = await this.repo.apply(deviceId, msg);
-        if (result === 'applied') {
-          changed = true;
-          this.events.changed(deviceId);
-        } else {
-          this.ignored.inc({ reason: result });
-        }
-      } catch (err) {
+      let result: Awaited<ReturnType<PresenceRepository['apply']>> | undefined;
+      // The database may refuse this status itself (not a passing outage): it is dropped and
+      // counted, and the worker goes on with the other devices instead of retrying it forever.
+      const w = await writeIsolating(
+        [msg],
+        async ([m]) => (result = await this.repo.apply(deviceId, m!)),
+        (_m, err) => this.drops.record('presence', 'db_rejected', deviceId, 1, sqlState(err)),
+      );
+      if (w.unwritten) {
         // The status is not lost: it goes back (unless a newer one came meanwhile) and the worker
-        // retries shortly, so an outage of the database delays presence but never drops it.
+        // retries after a growing pause, so an outage delays presence but never drops it.
         if (!this.pending.has(deviceId)) this.pending.set(deviceId, msg);
-        this.log.warn({ err, deviceId, pending: this.pending.size }, 'presence update failed; will retry');
+        this.failures++;
+        const delay = retryDelayMs(this.failures);
+        this.log.warn({ err: w.error, deviceId, pending: this.pending.size, retryInMs: delay }, 'presence update failed; will retry');
         this.retry = setTimeout(() => {
           this.retry = undefined;
           this.kick();
-        }, RETRY_MS);
+        }, delay);
         break;
+      }
+      this.failures = 0;
+      if (result === 'applied') {
+        changed = true;
+        this.events.changed(deviceId);
+      } else if (result) {
+        this.ignored.inc({ reason: result });
       }
     }
     // Not awaited: a status arriving during that query must find `working` already cleared.

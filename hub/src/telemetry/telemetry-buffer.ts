@@ -13,25 +13,24 @@ export class TelemetryBuffer {
     return this.rows.length;
   }
 
-  /** Appends; returns how many old rows were dropped to make room. */
-  push(rows: RawRow[]): number {
+  /** Appends; returns the old rows dropped to make room (usually none). */
+  push(rows: RawRow[]): RawRow[] {
     for (const r of rows) this.rows.push(r);
-    const over = this.rows.length - this.capacity;
-    if (over <= 0) return 0;
-    this.rows.splice(0, over);
-    return over;
+    return this.trim();
   }
 
   take(max: number): RawRow[] {
     return this.rows.splice(0, max);
   }
 
-  /** Puts back rows whose write failed, ahead of newer ones; returns how many were dropped. */
-  putBack(rows: RawRow[]): number {
+  /** Puts back rows whose write failed, ahead of newer ones; returns the rows dropped to make room. */
+  putBack(rows: RawRow[]): RawRow[] {
     this.rows = rows.concat(this.rows);
+    return this.trim();
+  }
+
+  private trim(): RawRow[] {
     const over = this.rows.length - this.capacity;
-    if (over <= 0) return 0;
-    this.rows.splice(0, over);
-    return over;
+    return over > 0 ? this.rows.splice(0, over) : [];
   }
 }

@@ -3,6 +3,7 @@ import { and, desc, eq, gte, lte, sql } from 'drizzle-orm';
 import { DB } from '../common/tokens.js';
 import type { Db } from '../db/client.js';
 import { settings, telemetry1m, telemetryRaw } from '../db/schema.js';
+import { classifyWriteError } from '../db/errors.js';
 import type { RawRow } from './telemetry-units.js';
 
 const WATERMARK_KEY = 'telemetry.rollup_watermark';
@@ -26,6 +27,34 @@ const RAW_COLUMNS = {
   agentCpu: telemetryRaw.agentCpu,
 };
 
+/** Largest finite float8, for clamping aggregates computed in numeric. */
+const FLOAT8_MAX = '1.7976931348623157e308';
+
+/** avg/sum over numeric, clamped into float8 (numeric never overflows; the cast back could). */
+function agg(fn: 'avg' | 'sum', column: string) {
+  return sql.raw(`least(greatest(${fn}(${column}::numeric), -${FLOAT8_MAX}::numeric), ${FLOAT8_MAX}::numeric)::float8`);
+}
+
+function rollupSql(from: Date, to: Date, deviceId?: string) {
+  return sql`
+      INSERT INTO telemetry_1m (device_id, minute, samples, cpu, cpu_max, load1, mem_used, mem_total,
+        disk_used, disk_total, temp, temp_max, throttled, net_rx, net_tx, uptime, agent_rss, agent_cpu)
+      SELECT device_id, date_trunc('minute', ts), count(*)::int, ${agg('avg', 'cpu')}, max(cpu), ${agg('avg', 'load1')},
+        ${agg('avg', 'mem_used')}, max(mem_total), ${agg('avg', 'disk_used')}, max(disk_total), ${agg('avg', 'temp')}, max(temp),
+        bit_or(throttled), ${agg('sum', 'net_rx')}, ${agg('sum', 'net_tx')}, max(uptime), ${agg('avg', 'agent_rss')}, ${agg('avg', 'agent_cpu')}
+      FROM telemetry_raw
+      WHERE ts >= ${from.toISOString()}::timestamptz AND ts < ${to.toISOString()}::timestamptz
+        ${deviceId === undefined ? sql`` : sql`AND device_id = ${deviceId}`}
+      GROUP BY device_id, date_trunc('minute', ts)
+      ON CONFLICT (device_id, minute) DO UPDATE SET
+        samples = excluded.samples, cpu = excluded.cpu, cpu_max = excluded.cpu_max,
+        load1 = excluded.load1, mem_used = excluded.mem_used, mem_total = excluded.mem_total,
+        disk_used = excluded.disk_used, disk_total = excluded.disk_total, temp = excluded.temp,
+        temp_max = excluded.temp_max, throttled = excluded.throttled, net_rx = excluded.net_rx,
+        net_tx = excluded.net_tx, uptime = excluded.uptime, agent_rss = excluded.agent_rss,
+        agent_cpu = excluded.agent_cpu`;
+}
+
 export type StoredPoint = Omit<RawRow, 'deviceId' | 'load5' | 'load15'> & { load5?: number | null; load15?: number | null };
 
 /**
@@ -41,24 +70,32 @@ export class TelemetryRepository {
     await this.db.insert(telemetryRaw).values(rows).onConflictDoNothing();
   }
 
-  /** (Re)computes the 1-minute rollups of every minute starting in [from, to). */
-  async rollup(from: Date, to: Date): Promise<void> {
-    await this.db.execute(sql`
-      INSERT INTO telemetry_1m (device_id, minute, samples, cpu, cpu_max, load1, mem_used, mem_total,
-        disk_used, disk_total, temp, temp_max, throttled, net_rx, net_tx, uptime, agent_rss, agent_cpu)
-      SELECT device_id, date_trunc('minute', ts), count(*)::int, avg(cpu), max(cpu), avg(load1),
-        avg(mem_used), max(mem_total), avg(disk_used), max(disk_total), avg(temp), max(temp),
-        bit_or(throttled), sum(net_rx), sum(net_tx), max(uptime), avg(agent_rss), avg(agent_cpu)
-      FROM telemetry_raw
-      WHERE ts >= ${from.toISOString()}::timestamptz AND ts < ${to.toISOString()}::timestamptz
-      GROUP BY device_id, date_trunc('minute', ts)
-      ON CONFLICT (device_id, minute) DO UPDATE SET
-        samples = excluded.samples, cpu = excluded.cpu, cpu_max = excluded.cpu_max,
-        load1 = excluded.load1, mem_used = excluded.mem_used, mem_total = excluded.mem_total,
-        disk_used = excluded.disk_used, disk_total = excluded.disk_total, temp = excluded.temp,
-        temp_max = excluded.temp_max, throttled = excluded.throttled, net_rx = excluded.net_rx,
-        net_tx = excluded.net_tx, uptime = excluded.uptime, agent_rss = excluded.agent_rss,
-        agent_cpu = excluded.agent_cpu`);
+  /**
+   * (Re)computes the 1-minute rollups of every minute starting in [from, to). Returns the
+   * devices whose rows the database refused to aggregate (isolated: everyone else's minutes
+   * are written). Averages and sums are computed in numeric and clamped into float8's range,
+   * so no stored value (even one written before the edge checked ranges) can overflow them.
+   */
+  async rollup(from: Date, to: Date): Promise<{ deviceId: string; err: unknown }[]> {
+    try {
+      await this.db.execute(rollupSql(from, to));
+      return [];
+    } catch (err) {
+      if (classifyWriteError(err) !== 'data') throw err;
+    }
+    const refused: { deviceId: string; err: unknown }[] = [];
+    const res = await this.db.execute(sql`
+      SELECT DISTINCT device_id FROM telemetry_raw
+      WHERE ts >= ${from.toISOString()}::timestamptz AND ts < ${to.toISOString()}::timestamptz`);
+    for (const r of (res as unknown as { rows: { device_id: string }[] }).rows) {
+      try {
+        await this.db.execute(rollupSql(from, to, r.device_id));
+      } catch (err) {
+        if (classifyWriteError(err) !== 'data') throw err;
+        refused.push({ deviceId: r.device_id, err });
+      }
+    }
+    return refused;
   }
 
   async deleteOlder(rawBefore: Date, rollupBefore: Date): Promise<void> {

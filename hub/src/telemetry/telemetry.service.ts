@@ -8,6 +8,10 @@ import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
 import { MqttLink } from '../broker/mqtt-link.js';
 import { PresenceService } from '../presence/presence.service.js';
+import { DeviceLimits } from '../ingest/device-limits.service.js';
+import { IngestDrops } from '../ingest/ingest-drops.service.js';
+import { retryDelayMs, writeIsolating } from '../ingest/isolating-write.js';
+import { sqlState } from '../db/errors.js';
 import { TelemetryBuffer } from './telemetry-buffer.js';
 import { TelemetryRepository, type StoredPoint } from './telemetry.repository.js';
 import { toPoint, toRawRows } from './telemetry-units.js';
@@ -16,6 +20,11 @@ import { toPoint, toRawRows } from './telemetry-units.js';
 const BUFFER_ROWS = 200_000;
 /** 16 parameters a row keeps one INSERT under Postgres' 65,535 bind parameters. */
 const BATCH_ROWS = 2000;
+/**
+ * PGlite runs queries on the hub's own thread: one statement of 2,000 rows holds the event loop
+ * for ~100 ms. Smaller statements with a yield between them keep HTTP answering during a flood.
+ */
+const PGLITE_BATCH_ROWS = 200;
 const ROLLUP_MS = 60_000;
 const RAW_RETENTION_MS = 24 * 3600_000;
 const ROLLUP_RETENTION_MS = 30 * 24 * 3600_000;
@@ -42,6 +51,10 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
   private watermark?: Date;
   /** Earliest sample written below the watermark since the last rollup (late, buffered data). */
   private dirtyFrom?: Date;
+  /** Consecutive failed writes (database away) and when the writer may try again. */
+  private failures = 0;
+  private retryAt = 0;
+  private readonly batchRows: number;
   private readonly m;
 
   constructor(
@@ -50,16 +63,17 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     private readonly link: MqttLink,
     private readonly presence: PresenceService,
     private readonly events: DeviceEvents,
+    private readonly limits: DeviceLimits,
+    private readonly drops: IngestDrops,
     @Inject(LOGGER) private readonly log: Logger,
     metrics: MetricsService,
   ) {
+    this.batchRows = config.databaseUrl ? BATCH_ROWS : PGLITE_BATCH_ROWS;
     this.m = {
-      invalid: metrics.counter('pifleet_mqtt_messages_invalid_total', 'MQTT messages dropped as invalid', ['kind', 'reason']),
-      dropped: metrics.counter('pifleet_telemetry_dropped_total', 'Telemetry rows dropped because the write buffer was full'),
       written: metrics.counter('pifleet_telemetry_rows_written_total', 'Telemetry rows written to telemetry_raw'),
       depth: metrics.gauge('pifleet_telemetry_buffer_rows', 'Telemetry rows waiting to be written'),
       flush: metrics.histogram('pifleet_telemetry_flush_seconds', 'Duration of one telemetry batch write', [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
-      errors: metrics.counter('pifleet_telemetry_write_errors_total', 'Failed telemetry writes (rows kept for retry)', ['op']),
+      errors: metrics.counter('pifleet_telemetry_write_errors_total', 'Failed telemetry writes and rollups (kept for retry)', ['op']),
     };
   }
 
@@ -74,52 +88,60 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.rolling;
+    this.retryAt = 0; // one last try, whatever the backoff says
     await this.flush();
   }
 
   onTelemetry(topic: string, payload: Buffer): void {
     const parsed = parseDeviceTopic(topic);
-    if (!parsed) return void this.m.invalid.inc({ kind: 'telemetry', reason: 'topic' });
+    if (!parsed) return void this.drops.record('telemetry', 'topic', undefined);
+    const deviceId = parsed.deviceId;
+    if (!this.limits.admit(deviceId, 'telemetry', payload.length)) return;
     const r = decodePayload(TelemetryMessageSchema, payload);
-    if (!r.ok) {
-      this.m.invalid.inc({ kind: 'telemetry', reason: r.error });
-      this.log.debug({ deviceId: parsed.deviceId, reason: r.error, detail: r.detail }, 'telemetry dropped');
-      return;
-    }
-    const rows = toRawRows(parsed.deviceId, r.value.ts, r.value.samples, r.value.fields);
-    const dropped = this.buffer.push(rows);
-    if (dropped) this.m.dropped.inc(dropped);
+    if (!r.ok) return void this.drops.record('telemetry', r.error, deviceId, 1, r.detail);
+    const batch = toRawRows(deviceId, r.value.ts, r.value.samples, r.value.fields, this.config.telemetryWindow);
+    for (const [reason, n] of batch.rejected) this.drops.record('telemetry', reason, deviceId, n, reason === 'range' ? [...batch.badFields].join(',') : undefined);
+    this.presence.seen(deviceId);
+    if (batch.rows.length === 0 || !this.limits.admitRows(deviceId, batch.rows.length)) return;
+    for (const old of this.buffer.push(batch.rows)) this.drops.record('telemetry', 'buffer_full', old.deviceId);
     this.m.depth.set(this.buffer.size);
-    this.presence.seen(parsed.deviceId);
   }
 
-  /** Writes everything buffered so far (one flush at a time); failed batches stay buffered. */
+  /** Writes everything buffered so far (one flush at a time); rows are kept while the database is away. */
   flush(): Promise<void> {
     this.flushing ??= this.writeBuffered().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
   private async writeBuffered(): Promise<void> {
+    if (Date.now() < this.retryAt) return;
     while (this.buffer.size > 0) {
-      const rows = this.buffer.take(BATCH_ROWS);
+      const rows = this.buffer.take(this.batchRows);
       const end = this.m.flush.startTimer();
-      try {
-        await this.repo.insertRaw(rows);
-      } catch (err) {
+      const r = await writeIsolating(
+        rows,
+        (chunk) => this.repo.insertRaw(chunk),
+        (row, err) => this.drops.record('telemetry', 'db_rejected', row.deviceId, 1, sqlState(err)),
+      );
+      end();
+      if (r.written > 0) this.m.written.inc(r.written);
+      if (r.unwritten) {
+        this.failures++;
+        this.retryAt = Date.now() + retryDelayMs(this.failures);
         this.m.errors.inc({ op: 'insert' });
-        this.log.warn({ err, rows: rows.length }, 'telemetry write failed; will retry');
-        const dropped = this.buffer.putBack(rows);
-        if (dropped) this.m.dropped.inc(dropped);
-        break;
-      } finally {
-        end();
+        this.log.warn({ err: r.error, rows: r.unwritten.length, retryInMs: this.retryAt - Date.now() }, 'telemetry write failed; will retry');
+        for (const old of this.buffer.putBack(r.unwritten)) this.drops.record('telemetry', 'buffer_full', old.deviceId);
         this.m.depth.set(this.buffer.size);
+        break;
       }
-      this.m.written.inc(rows.length);
+      this.failures = 0;
+      this.m.depth.set(this.buffer.size);
       // Live views show each device's latest figures; the device feed coalesces these per window.
-      for (const id of new Set(rows.map((r) => r.deviceId))) this.events.changed(id);
-      const earliest = rows.reduce((min, r) => (r.ts < min ? r.ts : min), rows[0]!.ts);
+      for (const id of new Set(rows.map((row) => row.deviceId))) this.events.changed(id);
+      const earliest = rows.reduce((min, row) => (row.ts < min ? row.ts : min), rows[0]!.ts);
       if (this.watermark && earliest < this.watermark && (!this.dirtyFrom || earliest < this.dirtyFrom)) this.dirtyFrom = earliest;
+      // Let HTTP requests and MQTT messages in between two statements.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -129,6 +151,10 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     return this.rolling;
   }
 
+  /**
+   * Rollup and retention run independently: a failed rollup (database away) keeps its range for
+   * the next minute and never stops retention, and the other way round.
+   */
   private async rollupOnce(now: Date): Promise<void> {
     const to = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
     const oldest = new Date(now.getTime() - RAW_RETENTION_MS);
@@ -139,17 +165,23 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     from = new Date(Math.floor(from.getTime() / 60_000) * 60_000);
     try {
       if (from < to) {
-        await this.repo.rollup(from, to);
+        const refused = await this.repo.rollup(from, to);
+        for (const { deviceId, err } of refused) this.drops.record('telemetry', 'rollup_rejected', deviceId, 1, sqlState(err));
         await this.repo.setWatermark(to);
         this.watermark = to;
       }
-      await this.repo.deleteOlder(oldest, new Date(now.getTime() - ROLLUP_RETENTION_MS));
     } catch (err) {
       // Data that arrived meanwhile may have set dirtyFrom again; keep the earlier of the two.
       const since = this.dirtyFrom as Date | undefined;
       if (dirty && (!since || dirty < since)) this.dirtyFrom = dirty;
       this.m.errors.inc({ op: 'rollup' });
       this.log.warn({ err }, 'telemetry rollup failed; will retry');
+    }
+    try {
+      await this.repo.deleteOlder(oldest, new Date(now.getTime() - ROLLUP_RETENTION_MS));
+    } catch (err) {
+      this.m.errors.inc({ op: 'retention' });
+      this.log.warn({ err }, 'telemetry retention failed; will retry');
     }
   }
 
