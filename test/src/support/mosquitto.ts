@@ -16,6 +16,9 @@ export const DYNSEC_PLUGIN =
   [`/usr/lib/${TRIPLET[process.arch] ?? process.arch}/mosquitto_dynamic_security.so`, '/usr/lib/mosquitto_dynamic_security.so'].find((p) => existsSync(p)) ??
   '/usr/lib/mosquitto_dynamic_security.so';
 
+/** Enough log for a test to search (a debug log is one line per packet), bounded for long runs. */
+const LOG_KEEP = 1024 * 1024;
+
 export interface RunningMosquitto {
   /** mqtt://admin:<password>@127.0.0.1:<port> — what the hub takes as MQTT_URL. */
   url: string;
@@ -24,6 +27,8 @@ export interface RunningMosquitto {
   deviceUrl: string;
   /** Stops the broker (SIGTERM, so it saves its state) and starts it again on the same port and files. */
   restart(downMs?: number): Promise<void>;
+  /** What Mosquitto logged so far (its stderr, the most recent 1 MiB). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -68,7 +73,7 @@ async function waitForPort(port: number, child: ChildProcess, deadline: number):
  */
 export async function startMosquitto(
   t: TestContext,
-  opts: { maxPayloadBytes?: number } = {},
+  opts: { maxPayloadBytes?: number; logTypes?: string[] } = {},
 ): Promise<RunningMosquitto | undefined> {
   if (!needMosquitto(t)) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'pifleet-mosq-'));
@@ -77,20 +82,20 @@ export async function startMosquitto(
   const init = spawnSync(MOSQUITTO_CTRL, ['dynsec', 'init', dynsec, 'admin', password], { encoding: 'utf8', timeout: 10_000 });
   if (init.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${init.stderr || init.stdout}`);
   const port = await freePort();
-  writeFileSync(join(dir, 'mosquitto.conf'), testConfig({ port, dynsec, dir, maxPayloadBytes: opts.maxPayloadBytes }));
+  writeFileSync(join(dir, 'mosquitto.conf'), testConfig({ port, dynsec, dir, maxPayloadBytes: opts.maxPayloadBytes, logTypes: opts.logTypes }));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   let stderr = '';
   const launch = async (): Promise<ChildProcess> => {
     const proc = spawn(MOSQUITTO_BIN, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr?.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
+      stderr = (stderr + d.toString()).slice(-LOG_KEEP);
       if (process.env['PIFLEET_MOSQUITTO_LOG'] === '1') process.stderr.write(d);
     });
     try {
       await waitForPort(port, proc, Date.now() + 10_000);
     } catch (e) {
       proc.kill('SIGKILL');
-      throw new Error(`${(e as Error).message}\n${stderr}`);
+      throw new Error(`${(e as Error).message}\n${stderr.slice(-4000)}`);
     }
     return proc;
   };
@@ -122,6 +127,7 @@ export async function startMosquitto(
       await halt(child);
       cleanup();
     },
+    log: () => stderr,
   };
 }
 
@@ -130,8 +136,9 @@ export async function startMosquitto(
  * a loopback listener on a free port, this machine's plugin path, files in the temp dir. So the
  * settings operators deploy (ACL plugin, size limits, anonymous access) are the ones tested.
  */
-function testConfig(o: { port: number; dynsec: string; dir: string; maxPayloadBytes?: number }): string {
+function testConfig(o: { port: number; dynsec: string; dir: string; maxPayloadBytes?: number; logTypes?: string[] }): string {
   const lines = readFileSync(join(REPO, 'deploy/mosquitto/mosquitto.conf'), 'utf8').split('\n');
+  let logTypesWritten = false;
   const out = lines.map((line) => {
     const key = line.split(/\s+/)[0];
     switch (key) {
@@ -145,6 +152,12 @@ function testConfig(o: { port: number; dynsec: string; dir: string; maxPayloadBy
         return `persistence_location ${o.dir}/`;
       case 'log_dest':
         return 'log_dest stderr';
+      case 'log_type':
+        // The deployed log types unless a test asks for others (all of them replace the first line).
+        if (!o.logTypes) return line;
+        if (logTypesWritten) return '';
+        logTypesWritten = true;
+        return o.logTypes.map((type) => `log_type ${type}`).join('\n');
       case 'message_size_limit':
         return o.maxPayloadBytes ? `message_size_limit ${o.maxPayloadBytes}` : line;
       case 'max_packet_size':
