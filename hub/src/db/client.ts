@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { ensurePrivateDir, restrictUmask, stderrModeLog, tightenDataDir, type ModeLog } from './file-modes.js';
 import { PGLITE_CONF } from './pglite-conf.js';
 import * as schema from './schema.js';
 
@@ -23,10 +24,17 @@ export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '
 
 /**
  * Opens the database and applies pending migrations. With `databaseUrl` unset the data lives in
- * an embedded PGlite under `<dataDir>/pg`.
+ * an embedded PGlite under `<dataDir>/pg`. Either way the data dir is made private first
+ * (file-modes.ts): this is the first thing the hub does with it, and the other files there (the
+ * generated admin password, the broker port) are written later under the umask set here.
+ * `log` receives the one line about modes tightened in an existing data dir (default: stderr).
  */
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string }): Promise<DbHandle> {
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; log?: ModeLog }): Promise<DbHandle> {
+  const log = opts.log ?? stderrModeLog;
+  restrictUmask();
+  ensurePrivateDir(opts.dataDir);
   if (opts.databaseUrl) {
+    tightenDataDir(opts.dataDir, log);
     const pg = await import('pg');
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
@@ -48,13 +56,20 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
+  const { PrivateNodeFS } = await import('./private-nodefs.js');
   const dir = join(opts.dataDir, 'pg');
-  mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(dir);
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     const init = join(dirname(fileURLToPath(import.meta.url)), 'pglite-init.js');
     await promisify(execFile)(process.execPath, [init, dir], { timeout: 120_000 });
   }
-  const client = await PGlite.create(dir, { postgresqlconf: PGLITE_CONF });
+  // After a fresh initdb too: should PGlite's file system change shape, its files get fixed here.
+  tightenDataDir(opts.dataDir, log);
+  const fs = new PrivateNodeFS(dir);
+  const client = await PGlite.create({ fs, postgresqlconf: PGLITE_CONF });
+  if (!fs.restricted) {
+    log.warn({ dataDir: opts.dataDir }, 'data dir: this PGlite build does not expose the file operations the hub restricts; new database files may be created 0644 until the next start');
+  }
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   return {

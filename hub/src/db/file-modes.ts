@@ -1,0 +1,133 @@
+import { chmodSync, lstatSync, mkdirSync, readdirSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+
+/**
+ * File-mode policy for the hub's data dir: it holds the embedded database (every operator's bcrypt
+ * hash, in the tables and in the WAL), the generated admin password and the broker port, so it is
+ * the hub user's alone: the directory 0700, everything in it 0600 (subdirectories 0700).
+ */
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+/** Permission bits for group and others: none of them may be set anywhere in the data dir. */
+const GROUP_OTHER = 0o077;
+/** Stop the start-up pass here: a PGlite data dir has ~1,000 entries, a big one a few thousand. */
+export const TIGHTEN_MAX_ENTRIES = 100_000;
+
+export interface ModeLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Owner-only umask for the rest of the hub process. An operator's shell or a service manager may
+ * start the hub with 022 or even 000, and several writers do not pass a mode: the broker's port
+ * file, directories the embedded Postgres creates (Emscripten's NODEFS mkdirs honour only the
+ * process umask), and whatever is added later. Set when the database is opened, which is before
+ * anything else in the hub writes to the data dir. A no-op in worker threads, which cannot set it.
+ */
+export function restrictUmask(): void {
+  if (isMainThread) process.umask(GROUP_OTHER);
+}
+
+/**
+ * Creates `dir` (and missing parents) owner-only and makes an existing one so: mkdir's mode is
+ * masked by the umask and not applied at all to a directory that already exists.
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const st = lstatSync(dir);
+  if ((st.mode & GROUP_OTHER) !== 0) chmodSync(dir, (st.mode & 0o777 & ~GROUP_OTHER) | PRIVATE_DIR_MODE);
+}
+
+export interface TightenResult {
+  /** Entries whose mode was changed. */
+  changed: number;
+  /** Entries looked at (at most the bound). */
+  scanned: number;
+  /** False when the bound stopped the pass before it saw everything. */
+  complete: boolean;
+}
+
+/**
+ * Removes group/other permissions from the data dir, the regular files directly in it, and
+ * everything under its `pg/` (the embedded database). Data dirs written by earlier versions have
+ * PGlite's initdb files at 0666 and directories at 0755; this brings them in line at start.
+ * Other subdirectories are left alone (they are not the hub's), symlinks are never followed, and
+ * the pass stops after `maxEntries` with a warning. Costs one lstat per entry and runs at every
+ * start, so a file that slipped through (e.g. written while an older version ran) is caught on
+ * the next one. Logs one line when it changed anything.
+ */
+export function tightenDataDir(dataDir: string, log: ModeLog, maxEntries = TIGHTEN_MAX_ENTRIES): TightenResult {
+  let changed = 0;
+  let scanned = 0;
+  let complete = true;
+  const failed: string[] = [];
+
+  /** lstat + fix one entry when `mine` says it is the hub's; undefined at the bound or if it vanished. */
+  const visit = (path: string, mine: (st: Stats) => boolean = () => true): Stats | undefined => {
+    if (scanned >= maxEntries) {
+      complete = false;
+      return undefined;
+    }
+    scanned++;
+    let st: Stats;
+    try {
+      st = lstatSync(path);
+    } catch {
+      return undefined; // removed meanwhile (a temp file): nothing to protect
+    }
+    if ((st.isFile() || st.isDirectory()) && (st.mode & GROUP_OTHER) !== 0 && mine(st)) {
+      try {
+        chmodSync(path, st.mode & 0o777 & ~GROUP_OTHER);
+        changed++;
+      } catch (e) {
+        if (failed.length < 5) failed.push(`${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+    }
+    return st;
+  };
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).sort();
+    } catch {
+      return [];
+    }
+  };
+  const walk = (dir: string): void => {
+    for (const name of list(dir)) {
+      if (!complete) return;
+      const path = join(dir, name);
+      if (visit(path)?.isDirectory()) walk(path);
+    }
+  };
+
+  if (visit(dataDir)?.isDirectory()) {
+    for (const name of list(dataDir)) {
+      if (!complete) break;
+      const path = join(dataDir, name);
+      if (name === 'pg') {
+        if (visit(path)?.isDirectory()) walk(path);
+      } else {
+        visit(path, (st) => st.isFile());
+      }
+    }
+  }
+
+  if (changed > 0) {
+    log.info({ dataDir, changed, scanned }, `data dir: restricted ${changed} files and directories to the hub's user (group/other permissions removed)`);
+  }
+  if (!complete) {
+    log.warn({ dataDir, scanned }, `data dir: stopped checking file modes after ${scanned} entries; run \`chmod -R go= ${dataDir}\``);
+  }
+  if (failed.length > 0) {
+    log.warn({ dataDir, failed }, 'data dir: could not restrict some file modes (owned by another user?)');
+  }
+  return { changed, scanned, complete };
+}
+
+/** Where file-mode messages go when the caller has no logger: one line on stderr, as main.ts does. */
+export const stderrModeLog: ModeLog = {
+  info: (_obj, msg) => process.stderr.write(`pifleet hub: ${msg}\n`),
+  warn: (_obj, msg) => process.stderr.write(`pifleet hub: warning: ${msg}\n`),
+};
