@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { ensurePrivateDir, restrictUmask, stderrModeLog, tightenDataDir, type ModeLog } from './file-modes.js';
+import { ensureOwnPrivateDir, ensurePrivateDir, PG_SUBDIR, restrictUmask, stderrModeLog, tightenDataDir, type ModeLog } from './file-modes.js';
 import { PGLITE_CONF } from './pglite-conf.js';
 import * as schema from './schema.js';
 
@@ -34,7 +34,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   restrictUmask();
   ensurePrivateDir(opts.dataDir);
   if (opts.databaseUrl) {
-    tightenDataDir(opts.dataDir, log);
+    tightenDataDir(opts.dataDir, log, { pg: false });
     const pg = await import('pg');
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
@@ -57,14 +57,14 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const { PrivateNodeFS } = await import('./private-nodefs.js');
-  const dir = join(opts.dataDir, 'pg');
-  ensurePrivateDir(dir);
+  const dir = join(opts.dataDir, PG_SUBDIR);
+  ensureOwnPrivateDir(dir);
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     const init = join(dirname(fileURLToPath(import.meta.url)), 'pglite-init.js');
     await promisify(execFile)(process.execPath, [init, dir], { timeout: 120_000 });
   }
   // After a fresh initdb too: should PGlite's file system change shape, its files get fixed here.
-  tightenDataDir(opts.dataDir, log);
+  tightenDataDir(opts.dataDir, log, { pg: true });
   const fs = new PrivateNodeFS(dir);
   const client = await PGlite.create({ fs, postgresqlconf: PGLITE_CONF });
   if (!fs.restricted) {

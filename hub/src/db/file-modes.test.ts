@@ -191,45 +191,68 @@ void test('with an external database the data dir (broker port, admin password) 
     withUmask(0, async () => {
       const dataDir = join(base, 'data');
       // Port 1 refuses at once: only the data dir preparation before the connect matters here.
-      await assert.rejects(openDatabase({ databaseUrl: 'postgres://pifleet@127.0.0.1:1/pifleet', dataDir }));
+      const url = 'postgres://pifleet@127.0.0.1:1/pifleet';
+      const quiet = { info: () => undefined, warn: () => undefined };
+      await assert.rejects(openDatabase({ databaseUrl: url, dataDir, log: quiet }));
       assert.equal(modeOf(dataDir), 0o700);
+
+      // A shared directory (as tests pass the system temp dir) is not the hub's to chmod.
+      const shared = join(base, 'shared');
+      mkdirSync(shared);
+      chmodSync(shared, 0o1777);
+      writeFileSync(join(shared, 'someone-elses'), 'x');
+      chmodSync(join(shared, 'someone-elses'), 0o644);
+      await assert.rejects(openDatabase({ databaseUrl: url, dataDir: shared, log: quiet }));
+      assert.equal(statSync(shared).mode & 0o7777, 0o1777);
+      assert.equal(modeOf(join(shared, 'someone-elses')), 0o644);
     }),
   ));
 
-void test('tightening an existing data dir: bounded, never follows symlinks, leaves private entries alone', () =>
+void test('tightening an existing data dir: only the hub\'s entries, bounded, never through symlinks', () =>
   withTemp(async (base) => {
     const dataDir = join(base, 'data');
     const outside = join(base, 'outside');
     mkdirSync(join(dataDir, 'pg', 'base', '5'), { recursive: true });
     mkdirSync(join(dataDir, 'other'), { recursive: true });
     writeFileSync(outside, 'not the hub\'s');
-    chmodSync(outside, 0o644);
-    for (const f of ['pg/PG_VERSION', 'pg/base/5/1259', 'mqtt-port', 'other/keep']) writeFileSync(join(dataDir, f), 'x');
-    writeFileSync(join(dataDir, 'initial-admin-password'), 'x', { mode: 0o600 });
+    for (const f of ['pg/PG_VERSION', 'pg/base/5/1259', 'mqtt-port', 'notes.txt', 'other/keep']) writeFileSync(join(dataDir, f), 'x');
+    writeFileSync(join(dataDir, 'initial-admin-password'), 'x');
     symlinkSync(outside, join(dataDir, 'pg', 'link'));
+    symlinkSync(outside, join(dataDir, 'mqtt-port-link'));
     loosen(dataDir);
+    chmodSync(outside, 0o644);
     chmodSync(join(dataDir, 'initial-admin-password'), 0o600);
 
     const logs: string[] = [];
     const log = { info: (_o: object, m: string) => logs.push(m), warn: (_o: object, m: string) => logs.push(`warn ${m}`) };
-    const r = tightenDataDir(dataDir, log);
-    assert.deepEqual(r, { changed: 7, scanned: 10, complete: true });
+    const r = tightenDataDir(dataDir, log, { pg: true });
+    assert.deepEqual(r, { changed: 7, scanned: 9, complete: true });
     assert.equal(modeOf(outside), 0o644, 'a symlink target outside the data dir is not touched');
     assert.deepEqual(
       loose(dataDir),
-      [`777 ${join(dataDir, 'other')}`, `666 ${join(dataDir, 'other', 'keep')}`],
-      'only the data dir itself, its files and pg/ are the hub\'s to change',
+      [`666 ${join(dataDir, 'notes.txt')}`, `777 ${join(dataDir, 'other')}`, `666 ${join(dataDir, 'other', 'keep')}`],
+      'only the data dir itself, the hub\'s files and pg/ are changed',
     );
     assert.equal(logs.length, 1);
     assert.match(logs[0]!, /^data dir: restricted 7 files and directories to the hub's user/);
 
     logs.length = 0;
-    assert.deepEqual(tightenDataDir(dataDir, log), { changed: 0, scanned: 10, complete: true });
+    assert.deepEqual(tightenDataDir(dataDir, log, { pg: true }), { changed: 0, scanned: 9, complete: true });
     assert.equal(logs.length, 0, 'a private data dir is not logged about');
 
     loosen(join(dataDir, 'pg'));
-    const bounded = tightenDataDir(dataDir, log, 4);
+    const bounded = tightenDataDir(dataDir, log, { pg: true, maxEntries: 4 });
     assert.equal(bounded.complete, false);
     assert.equal(bounded.scanned, 4);
     assert.ok(logs.some((l) => l.startsWith('warn ')), 'stopping early is a warning');
+
+    // A directory with none of the hub's entries is someone else's: left alone, with a warning.
+    const foreign = join(base, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'x');
+    loosen(foreign);
+    logs.length = 0;
+    assert.deepEqual(tightenDataDir(foreign, log, { pg: false }), { changed: 0, scanned: 1, complete: true });
+    assert.equal(loose(foreign).length, 2);
+    assert.match(logs.join('\n'), /^warn data dir: the directory is shared with other users/);
   }));
