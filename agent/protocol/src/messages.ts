@@ -38,11 +38,10 @@ export const StatusMessageSchema = z.object({
 export type StatusMessage = z.infer<typeof StatusMessageSchema>;
 
 /**
- * A cell is a delta (or the first absolute value); its range is checked per field after decoding
- * (TELEMETRY_RANGES). Here it only has to be a number a sum of 500 of them cannot push past
- * Number.MAX_SAFE_INTEGER's neighbourhood into Infinity.
+ * A cell is a delta (or the first absolute value). Its range is checked per field after decoding
+ * (TELEMETRY_RANGES), where a sum that overflowed to Infinity fails like any other bad value.
  */
-const cell = z.number().finite().min(-1e15).max(1e15).nullable();
+const cell = z.number().finite().nullable();
 export const TelemetryMessageSchema = z.object({
   ...envelope,
   type: z.literal('telemetry'),

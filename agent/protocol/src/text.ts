@@ -16,5 +16,6 @@ export function storableText(s: string): string {
 
 /** A string schema of at most `max` characters whose value is made storable (see storableText). */
 export function storableString(max: number) {
-  return z.string().max(max).transform(storableText);
+  // overwrite (not transform) keeps the schema a plain string, so it still renders as JSON Schema.
+  return z.string().max(max).overwrite(storableText);
 }

@@ -8,6 +8,8 @@ import { sql } from 'drizzle-orm';
 import { openDatabase, type DbHandle } from '../../../hub/dist/db/client.js';
 import { TelemetryRepository } from '../../../hub/dist/telemetry/telemetry.repository.js';
 import type { RawRow } from '../../../hub/dist/telemetry/telemetry-units.js';
+import { writeIsolating } from '../../../hub/dist/ingest/isolating-write.js';
+import { classifyWriteError } from '../../../hub/dist/db/errors.js';
 import { createTestDatabase } from '../support/postgres.js';
 
 const D = 'ddddddddddd1';
@@ -68,6 +70,60 @@ async function scenario(h: DbHandle): Promise<void> {
   assert.equal((await repo.raw(D, new Date(0), new Date(now), 100)).length, 2);
   assert.equal((await repo.minutes(D, new Date(0), new Date(now), 100)).length, 1);
 }
+
+/**
+ * The ingest write path: rows the database refuses for their data (here an int4 overflow, which
+ * the edge would now stop, and a NUL in jsonb) are isolated and dropped, all others are written;
+ * an outage hands every unwritten row back for a later retry.
+ */
+async function isolation(h: DbHandle): Promise<void> {
+  const repo = new TelemetryRepository(h.db);
+  const base = Date.now() - 10 * MIN;
+  const batch = Array.from({ length: 500 }, (_, i) => row(base + i * 1000, 10, 1));
+  batch[17] = { ...batch[17]!, throttled: 3_000_000_000 };
+  batch[401] = { ...batch[401]!, throttled: 2 ** 40 };
+  const rejected: RawRow[] = [];
+  const r = await writeIsolating(batch, (rows) => repo.insertRaw(rows), (bad, err) => {
+    assert.equal(classifyWriteError(err), 'data');
+    rejected.push(bad);
+  });
+  assert.deepEqual(r, { written: 498, rejected: 2 });
+  assert.deepEqual(rejected.map((x) => x.ts.getTime()), [base + 17_000, base + 401_000]);
+  assert.equal((await repo.raw(D, new Date(base - 1), new Date(base + 600_000), 1000)).length, 498);
+
+  // jsonb refuses NUL: the same classification for a presence-style write.
+  const nul = await h.db.execute(sql`SELECT ${JSON.stringify({ h: 'a\u0000b' })}::jsonb`).catch((e: unknown) => e);
+  assert.equal(classifyWriteError(nul), 'data');
+
+  // An outage is not a data error: nothing is dropped, everything comes back.
+  await h.close();
+  const dropped: RawRow[] = [];
+  const out = await writeIsolating(batch.slice(0, 10), (rows) => repo.insertRaw(rows), (bad) => dropped.push(bad));
+  assert.equal(out.written, 0);
+  assert.equal(out.unwritten?.length, 10);
+  assert.equal(dropped.length, 0);
+}
+
+test('poisoned rows are isolated and an outage keeps every row, on PGlite', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pifleet-tel-'));
+  const h = await openDatabase({ dataDir: dir });
+  try {
+    await isolation(h);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('poisoned rows are isolated and an outage keeps every row, on a real PostgreSQL', { timeout: 120_000 }, async (t: TestContext) => {
+  const db = await createTestDatabase(t);
+  if (!db) return;
+  const h = await openDatabase({ databaseUrl: db.url, dataDir: tmpdir() });
+  try {
+    await isolation(h);
+  } finally {
+    await db.drop();
+  }
+});
 
 test('telemetry rollup and retention on PGlite', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pifleet-tel-'));
