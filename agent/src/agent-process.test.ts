@@ -4,12 +4,12 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HUB_STATUS_TOPIC, TelemetryMessageSchema, decodeSamples, deviceTopic, envelope } from '@pifleet/protocol';
 import { AgentProcess } from './testing/agent-process.js';
-import { TEST_DEVICE_ID, TEST_MQTT_PASSWORD, startEnrollServer, type EnrollServer } from './testing/enroll-server.js';
+import { TEST_DEVICE_ID, TEST_MQTT_PASSWORD, enrolled, startEnrollServer, type EnrollServer } from './testing/enroll-server.js';
 import { TestBroker, Watcher, type Seen } from './testing/test-broker.js';
 import { waitFor } from './testing/wait.js';
 
@@ -21,7 +21,7 @@ interface Scene {
   broker: TestBroker;
   hub: EnrollServer;
   watcher: Watcher;
-  agent(extra?: string[]): AgentProcess;
+  agent(extra?: string[], opts?: { umask?: number }): AgentProcess;
 }
 
 async function scene(t: TestContext, brokerOpts: Parameters<typeof TestBroker.start>[0] = {}): Promise<Scene> {
@@ -43,11 +43,11 @@ async function scene(t: TestContext, brokerOpts: Parameters<typeof TestBroker.st
     broker,
     hub,
     watcher,
-    agent: (extra = []) => {
+    agent: (extra = [], opts = {}) => {
       const a = AgentProcess.spawn([
         '--hub', hub.url, '--token', TOKEN, '--data-dir', dir, '--keepalive', '2', '--reconnect-max', '1000',
         '--log-level', 'debug', ...extra,
-      ]);
+      ], {}, opts);
       agents.push(a);
       return a;
     },
@@ -205,4 +205,103 @@ void test('a refused device credential is reported and retried, not fatal', asyn
   assert.equal(a.child.exitCode, null, 'still running');
   a.child.kill('SIGTERM');
   assert.equal((await a.exit()).code, 0);
+});
+
+/** Every entry under `root` (root included) whose mode lets group or others in, as "mode path". */
+async function loose(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (p: string): Promise<void> => {
+    const st = await lstat(p);
+    if ((st.mode & 0o077) !== 0) out.push(`${(st.mode & 0o777).toString(8)} ${p}`);
+    if (st.isDirectory()) for (const e of await readdir(p)) await visit(join(p, e));
+  };
+  await visit(root);
+  return out;
+}
+
+const argsWarnings = (a: AgentProcess): Record<string, unknown>[] =>
+  a.logs().filter((l) => l['level'] === 'warn' && /process arguments/.test(String(l['msg'])));
+
+void test('a --token on the command line leaves the process arguments at start, and is warned about once', async (t) => {
+  const s = await scene(t);
+  // The hub is "down" at first: the agent is still enrolling, so it still holds the token.
+  s.hub.reply = () => ({ status: 503, body: { code: 'unavailable', message: 'try later' } });
+  const a = s.agent();
+  await waitFor('first enroll attempt', () => s.hub.requests[0]);
+  assert.equal(s.hub.requests[0]!.token, TOKEN);
+  const during = a.cmdline();
+  assert.ok(!during.includes(TOKEN), `token hidden while enrolling: ${during}`);
+  assert.match(during, /--token \[hidden\]/);
+  assert.ok(during.includes(`--data-dir ${s.dir}`), 'the other arguments stay readable for ps');
+
+  s.hub.reply = () => ({ status: 200, body: enrolled(s.broker.url) });
+  await waitFor('online status, session 1', () => statusOf(s.watcher, 'online', 1));
+  assert.ok(!a.cmdline().includes(TOKEN), 'still hidden after enrollment');
+
+  const warnings = argsWarnings(a);
+  assert.equal(warnings.length, 1, a.stderr);
+  assert.match(String(warnings[0]!['msg']), /PIFLEET_TOKEN.*--token-file/);
+  assert.ok(!a.stderr.includes(TOKEN));
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit()).code, 0);
+});
+
+void test('--token-file and PIFLEET_TOKEN_FILE: read only to enroll, never logged, nothing to hide', async (t) => {
+  const s = await scene(t);
+  const file = join(dirname(s.dir), 'provisioning-token');
+  await writeFile(file, `${TOKEN}\n`, { mode: 0o600 });
+  const a = AgentProcess.spawn(['--hub', s.hub.url, '--token-file', file, '--data-dir', s.dir, '--keepalive', '2']);
+  t.after(() => a.kill());
+  await waitFor('online status, session 1', () => statusOf(s.watcher, 'online', 1));
+  assert.equal(s.hub.requests[0]!.token, TOKEN, 'the file\'s content, trimmed');
+  assert.ok(!a.cmdline().includes(TOKEN));
+  assert.deepEqual(argsWarnings(a), []);
+  assert.ok(!a.stderr.includes(TOKEN));
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit()).code, 0);
+
+  // Enrolled: the token is not needed again, so a file removed after provisioning is no error.
+  await rm(file);
+  const b = AgentProcess.spawn(['--data-dir', s.dir, '--keepalive', '2'], { PIFLEET_TOKEN_FILE: file });
+  t.after(() => b.kill());
+  await waitFor('online status, session 2', () => statusOf(s.watcher, 'online', 2));
+  assert.equal(s.hub.requests.length, 1);
+  b.child.kill('SIGTERM');
+  assert.equal((await b.exit()).code, 0);
+});
+
+void test('PIFLEET_TOKEN enrolls without a warning', async (t) => {
+  const s = await scene(t);
+  const a = AgentProcess.spawn(['--hub', s.hub.url, '--data-dir', s.dir, '--keepalive', '2'], { PIFLEET_TOKEN: TOKEN });
+  t.after(() => a.kill());
+  await waitFor('online status, session 1', () => statusOf(s.watcher, 'online', 1));
+  assert.equal(s.hub.requests[0]!.token, TOKEN);
+  assert.deepEqual(argsWarnings(a), []);
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit()).code, 0);
+});
+
+void test('an unreadable --token-file before enrollment exits 2 with one line naming the file', async (t) => {
+  const base = await mkdtemp(join(tmpdir(), 'pifleet-agent-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const missing = join(base, 'no-such-token');
+  const a = AgentProcess.spawn(['--hub', 'http://127.0.0.1:9', '--token-file', missing, '--data-dir', join(base, 'data')]);
+  assert.equal((await a.exit()).code, 2);
+  const last = a.lines.filter(Boolean).at(-1)!;
+  assert.match(last, /^pifleet-agent: invalid configuration: --token-file \(PIFLEET_TOKEN_FILE\): cannot read .*no-such-token/);
+
+  const both = AgentProcess.spawn(['--token', TOKEN, '--token-file', missing]);
+  assert.equal((await both.exit()).code, 2);
+  assert.match(both.lines[0]!, /^pifleet-agent: invalid configuration: .*--token.*--token-file/);
+  assert.ok(!both.stderr.includes(TOKEN));
+});
+
+void test('under umask 000 the data dir and everything in it stay owner-only', async (t) => {
+  const s = await scene(t);
+  const a = s.agent([], { umask: 0 });
+  await waitFor('online status, session 1', () => statusOf(s.watcher, 'online', 1));
+  a.child.kill('SIGTERM');
+  assert.equal((await a.exit()).code, 0);
+  assert.deepEqual((await readdir(s.dir)).sort(), ['device-key.pem', 'identity.json', 'session']);
+  assert.deepEqual(await loose(s.dir), []);
 });

@@ -9,6 +9,8 @@ import { connect } from 'mqtt';
 import { NAME_PATTERN } from '@pifleet/protocol';
 import { ConfigError, USAGE, parseConfig } from './config/config.js';
 import { resolveDataDir } from './config/data-dir.js';
+import { hideTokenFromProcessArgs } from './config/process-args.js';
+import { readTokenFile } from './config/token-file.js';
 import { enrollClient } from './identity/enroll-client.js';
 import { EXIT_CONFIG, FatalError, ensureIdentity } from './identity/enrollment.js';
 import { IdentityStore } from './identity/identity-store.js';
@@ -60,12 +62,22 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = parsed.config;
+  // First thing: the token must not stay readable by every local user in our arguments.
+  const hidden = config.tokenInArgs && config.token ? hideTokenFromProcessArgs(config.token) : undefined;
+  // Child processes (vcgencmd) have no use for the token; only the parsed config keeps it.
+  delete process.env['PIFLEET_TOKEN'];
   const ca = config.caFile
     ? await loadExtraCa(config.caFile).catch((e: unknown) => {
         throw new FatalError(`invalid configuration: ${(e as Error).message}`, EXIT_CONFIG);
       })
     : undefined;
   const log = createLogger(config.logLevel);
+  if (config.tokenInArgs) {
+    log.warn(
+      '--token is in the process arguments, which every local user can read (ps, /proc/<pid>/cmdline) until the agent hides it at start, and in shell history; pass it in PIFLEET_TOKEN or a file named by --token-file instead',
+      hidden === false ? { hidden: false } : {},
+    );
+  }
   const stop = shutdownSignal();
 
   const { dir, fallback } = await resolveDataDir(config.dataDir);
@@ -76,6 +88,16 @@ async function main(argv: string[]): Promise<number> {
   if (fallback) log.warn('data dir /var/lib/pifleet not writable, using fallback', { dataDir: dir });
   log.info('starting', { version, dataDir: dir });
 
+  // The token file is read only when the token is needed, so deleting it after provisioning is fine.
+  let token = config.token;
+  if (!token && config.tokenFile && !(await store.loadIdentity())) {
+    const fromFile = await readTokenFile(config.tokenFile).catch((e: unknown) => {
+      throw e instanceof ConfigError ? new FatalError(`invalid configuration: ${e.message}`, EXIT_CONFIG) : e;
+    });
+    token = fromFile.token;
+    if (fromFile.readableByOthers) log.warn('the token file is readable by other users; chmod 600 it (or delete it once the device is enrolled)');
+  }
+
   const info = await collectDeviceInfo(version);
   const host = hostname();
   const identity = await ensureIdentity(
@@ -84,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
       enroll: enrollClient({ ca }),
       log,
       hubUrl: config.hubUrl,
-      token: config.token,
+      token,
       name: config.name ?? (NAME_PATTERN.test(host) ? host : undefined),
       info,
     },

@@ -68,3 +68,35 @@ void test('--help and --version', () => {
   assert.equal(parseConfig(['--help'], {}).kind, 'help');
   assert.equal(parseConfig(['--version'], {}).kind, 'version');
 });
+
+void test('the token comes from --token, --token-file, PIFLEET_TOKEN or PIFLEET_TOKEN_FILE; only --token is in the arguments', () => {
+  const flag = run(['--token', 'tok-on-the-command-line']);
+  assert.equal(flag.token, 'tok-on-the-command-line');
+  assert.equal(flag.tokenInArgs, true);
+  assert.equal(run(['--token=tok-on-the-command-line']).tokenInArgs, true);
+
+  const env = run([], { PIFLEET_TOKEN: 'tok-from-env-123' });
+  assert.equal(env.token, 'tok-from-env-123');
+  assert.equal(env.tokenInArgs, false);
+
+  const file = run(['--token-file', '/etc/pifleet/token']);
+  assert.deepEqual([file.token, file.tokenFile, file.tokenInArgs], [undefined, '/etc/pifleet/token', false]);
+  assert.equal(run([], { PIFLEET_TOKEN_FILE: '/run/secrets/token' }).tokenFile, '/run/secrets/token');
+
+  // A flag for either overrides the environment for both.
+  const fileOverEnv = run(['--token-file', '/t'], { PIFLEET_TOKEN: 'tok-from-env-123' });
+  assert.deepEqual([fileOverEnv.token, fileOverEnv.tokenFile], [undefined, '/t']);
+  const tokenOverEnv = run(['--token', 'tok-on-the-command-line'], { PIFLEET_TOKEN_FILE: '/t' });
+  assert.deepEqual([tokenOverEnv.token, tokenOverEnv.tokenFile], ['tok-on-the-command-line', undefined]);
+});
+
+void test('two tokens at the same level are an error that names the options, not the token', () => {
+  assert.throws(
+    () => parseConfig(['--token', 'tok-on-the-command-line', '--token-file', '/t'], {}),
+    (e: Error) => e instanceof ConfigError && /--token and --token-file/.test(e.message) && !e.message.includes('tok-on'),
+  );
+  assert.throws(
+    () => parseConfig([], { PIFLEET_TOKEN: 'tok-from-env-123', PIFLEET_TOKEN_FILE: '/t' }),
+    (e: Error) => e instanceof ConfigError && /PIFLEET_TOKEN and PIFLEET_TOKEN_FILE/.test(e.message) && !e.message.includes('tok-from'),
+  );
+});

@@ -7,6 +7,7 @@ import { LOG_LEVELS } from '../log/logger.js';
 const SOURCES = {
   hub: 'PIFLEET_HUB',
   token: 'PIFLEET_TOKEN',
+  'token-file': 'PIFLEET_TOKEN_FILE',
   'data-dir': 'PIFLEET_AGENT_DATA_DIR',
   name: 'PIFLEET_AGENT_NAME',
   ca: 'PIFLEET_AGENT_CA',
@@ -20,12 +21,16 @@ type Source = keyof typeof SOURCES;
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A provisioning token, from wherever it came (flag, env or file). */
+export const TokenSchema = z.string().min(8, 'looks truncated').max(256);
+
 const ConfigSchema = z.object({
   hub: z
     .url({ protocol: /^https?$/, error: 'must be an http(s):// URL' })
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
-  token: z.string().min(8, 'looks truncated').max(256).optional(),
+  token: TokenSchema.optional(),
+  'token-file': z.string().min(1).optional(),
   'data-dir': z.string().min(1).optional(),
   name: z.string().regex(NAME_PATTERN, 'must be 1-63 chars of [A-Za-z0-9._-]').optional(),
   ca: z.string().min(1).optional(),
@@ -41,6 +46,13 @@ export interface AgentConfig {
   hubUrl: string | undefined;
   /** Provisioning token; ignored once an identity exists. Never log it. */
   token: string | undefined;
+  /** File holding the token instead (read only when enrolling; see token-file.ts). */
+  tokenFile: string | undefined;
+  /**
+   * The token was given as --token, so it is in the process arguments, which every local user can
+   * read (ps, /proc/<pid>/cmdline); main.ts hides it there and warns.
+   */
+  tokenInArgs: boolean;
   /** Explicit data dir; undefined means "pick the default" (see data-dir.ts). */
   dataDir: string | undefined;
   name: string | undefined;
@@ -57,7 +69,7 @@ export type ParsedArgs = { kind: 'run'; config: AgentConfig } | { kind: 'help' }
 
 export class ConfigError extends Error {}
 
-export const USAGE = `usage: pifleet-agent --hub <url> --token <token> [--data-dir <dir>] [--name <name>] [--ca <file>]
+export const USAGE = `usage: pifleet-agent --hub <url> (--token-file <file> | --token <token>) [--data-dir <dir>] [--name <name>] [--ca <file>]
        [--keepalive <s>] [--sample-interval <ms>] [--publish-interval <ms>] [--reconnect-max <ms>]
        [--log-level debug|info|warn|error]
 env: ${Object.values(SOURCES).join(', ')}`;
@@ -80,10 +92,21 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (values['help']) return { kind: 'help' };
   if (values['version']) return { kind: 'version' };
 
+  const given = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
   const raw: Partial<Record<Source, string>> = {};
   for (const [flag, envName] of Object.entries(SOURCES) as [Source, string][]) {
     const v = values[flag] ?? env[envName];
-    if (typeof v === 'string' && v.trim() !== '') raw[flag] = v.trim();
+    if (given(v)) raw[flag] = v.trim();
+  }
+  // The token and its file are one setting: a flag for either overrides the environment for both,
+  // and two answers at the same level are a mistake rather than something to pick from silently.
+  const flagToken = given(values['token']);
+  const flagFile = given(values['token-file']);
+  if (flagToken && flagFile) throw new ConfigError('--token and --token-file: give only one of them');
+  if (flagToken) delete raw['token-file'];
+  else if (flagFile) delete raw['token'];
+  else if (raw['token'] !== undefined && raw['token-file'] !== undefined) {
+    throw new ConfigError('PIFLEET_TOKEN and PIFLEET_TOKEN_FILE: set only one of them');
   }
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
@@ -98,6 +121,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     config: {
       hubUrl: c.hub,
       token: c.token,
+      tokenFile: c['token-file'],
+      tokenInArgs: flagToken,
       dataDir: c['data-dir'],
       name: c.name,
       caFile: c.ca,

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IDENTITY_FILE, IdentityStore, KEY_FILE, type Identity } from './identity-store.js';
+import { IDENTITY_FILE, IdentityStore, KEY_FILE, SESSION_FILE, type Identity } from './identity-store.js';
 
 const identity: Identity = {
   deviceId: 'abcdef123456',
@@ -64,4 +64,41 @@ void test('a corrupt identity file is an error, not a silent re-enrollment', () 
     await assert.rejects(store.loadIdentity(), /not valid JSON/);
     await writeFile(join(dir, IDENTITY_FILE), '{"deviceId": "x"}');
     await assert.rejects(store.loadIdentity(), /invalid/);
+  }));
+
+void test('under umask 000 every file the store writes is 0600 and the dir 0700, parents included', () =>
+  withDir(async (dir) => {
+    const old = process.umask(0);
+    try {
+      const nested = join(dir, 'a', 'b');
+      const store = new IdentityStore(nested);
+      await store.init();
+      await store.loadOrCreateKey();
+      await store.saveIdentity(identity);
+      await store.nextSession();
+      for (const d of [dir, join(dir, 'a'), nested]) assert.equal(await mode(d), 0o700, d);
+      for (const f of await readdir(nested)) assert.equal(await mode(join(nested, f)), 0o600, f);
+      assert.deepEqual((await readdir(nested)).sort(), [IDENTITY_FILE, KEY_FILE, SESSION_FILE].sort());
+    } finally {
+      process.umask(old);
+    }
+  }));
+
+void test('init tightens an identity restored with loose modes (e.g. copied back from a backup with cp)', () =>
+  withDir(async (dir) => {
+    const store = new IdentityStore(dir);
+    await store.init();
+    await store.loadOrCreateKey();
+    await store.saveIdentity(identity);
+    await store.nextSession();
+    for (const f of [IDENTITY_FILE, KEY_FILE, SESSION_FILE]) await chmod(join(dir, f), 0o644);
+    await writeFile(join(dir, 'notes.txt'), 'the operator\'s own file');
+    await chmod(join(dir, 'notes.txt'), 0o644);
+    await chmod(dir, 0o755);
+
+    await new IdentityStore(dir).init();
+    assert.equal(await mode(dir), 0o700);
+    for (const f of [IDENTITY_FILE, KEY_FILE, SESSION_FILE]) assert.equal(await mode(join(dir, f)), 0o600, f);
+    assert.equal(await mode(join(dir, 'notes.txt')), 0o644, 'only the store\'s own files are changed');
+    assert.deepEqual(await new IdentityStore(dir).loadIdentity(), identity);
   }));

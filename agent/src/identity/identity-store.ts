@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnrollResponseSchema } from '@pifleet/protocol';
@@ -27,8 +27,22 @@ function isMissing(e: unknown): boolean {
 export class IdentityStore {
   constructor(readonly dir: string) {}
 
+  /**
+   * Creates the directory 0700 and brings the store's own files back to 0600: new files are always
+   * written 0600 whatever the umask, but an identity restored from a backup (plain `cp`, an
+   * unpacked archive) comes back with whatever mode that left. Other files are not ours to change.
+   */
   async init(): Promise<void> {
     await ensurePrivateDir(this.dir);
+    for (const name of [IDENTITY_FILE, KEY_FILE, SESSION_FILE]) {
+      const path = join(this.dir, name);
+      const st = await lstat(path).catch((e: unknown) => {
+        if (isMissing(e)) return undefined;
+        throw e;
+      });
+      // lstat, and files only: a symlink's target may be anything, and chmod would follow it.
+      if (st?.isFile() && (st.mode & 0o077) !== 0) await chmod(path, st.mode & 0o700);
+    }
   }
 
   /** The stored identity, undefined before enrollment; a corrupt file is an error, never re-enrolment. */

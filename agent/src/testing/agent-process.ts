@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { within } from './wait.js';
 
@@ -23,10 +24,24 @@ export class AgentProcess {
     });
   }
 
-  static spawn(args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+  /** `umask`: the child starts with this umask (it is inherited at fork), as a careless shell would. */
+  static spawn(args: string[], env: NodeJS.ProcessEnv = {}, opts: { umask?: number } = {}): AgentProcess {
     // Only what the agent needs: no PIFLEET_* leaking in from the developer's shell.
     const base = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' };
-    return new AgentProcess(spawn(process.execPath, [AGENT_MAIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const start = (): ChildProcess => spawn(process.execPath, [AGENT_MAIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (opts.umask === undefined) return new AgentProcess(start());
+    // spawn() forks synchronously, so the test's own umask is changed only for that instant.
+    const previous = process.umask(opts.umask);
+    try {
+      return new AgentProcess(start());
+    } finally {
+      process.umask(previous);
+    }
+  }
+
+  /** The process arguments as every local user sees them (`ps`, /proc/<pid>/cmdline), NULs as spaces. */
+  cmdline(): string {
+    return readFileSync(`/proc/${this.child.pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
   }
 
   get stderr(): string {
