@@ -24,10 +24,10 @@ export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '
 
 /**
  * Opens the database and applies pending migrations. With `databaseUrl` unset the data lives in
- * an embedded PGlite under `<dataDir>/pg`. Either way the data dir is made private first
+ * an embedded PGlite under `<dataDir>/pg`. Either way the data dir's modes are settled first
  * (file-modes.ts): this is the first thing the hub does with it, and the other files there (the
  * generated admin password, the broker port) are written later under the umask set here.
- * `log` receives the one line about modes tightened in an existing data dir (default: stderr).
+ * `log` receives the lines about modes tightened in an existing data dir (default: stderr).
  */
 export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; log?: ModeLog }): Promise<DbHandle> {
   const log = opts.log ?? stderrModeLog;
