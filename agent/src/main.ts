@@ -73,9 +73,9 @@ async function main(argv: string[]): Promise<number> {
     : undefined;
   const log = createLogger(config.logLevel);
   if (config.tokenInArgs) {
+    const where = hidden === false ? 'and the agent could not hide it there' : 'until the agent hides it at start';
     log.warn(
-      '--token is in the process arguments, which every local user can read (ps, /proc/<pid>/cmdline) until the agent hides it at start, and in shell history; pass it in PIFLEET_TOKEN or a file named by --token-file instead',
-      hidden === false ? { hidden: false } : {},
+      `--token is in the process arguments, which every local user can read (ps, /proc/<pid>/cmdline) ${where}, and in shell history; pass it in PIFLEET_TOKEN or a file named by --token-file instead`,
     );
   }
   const stop = shutdownSignal();
