@@ -1,14 +1,15 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { eq } from 'drizzle-orm';
-import mqtt, { type MqttClient } from 'mqtt';
-import { MAX_PAYLOAD_BYTES, deviceTopic, encodeBatch, envelope } from '@pifleet/protocol';
+import mqtt, { MqttClient } from 'mqtt';
+import { HUB_STATUS_TOPIC, MAX_PAYLOAD_BYTES, deviceSubtree, deviceTopic, encodeBatch, envelope } from '@pifleet/protocol';
 import { CoreModule } from '../common/core.module.js';
 import { parseEnv } from '../config/env.js';
 import { sha256 } from '../common/ids.js';
@@ -25,6 +26,8 @@ import { BrokerInfo } from './broker-info.js';
 import { BrokerModule } from './broker.module.js';
 import { MqttLink } from './mqtt-link.js';
 import { grantedQos } from './mqtt-test-helpers.js';
+import { MAX_UNAUTHENTICATED_PACKET_BYTES as PREAUTH_LIMIT, MAX_UNAUTHENTICATED_PER_IP as PER_IP } from './packet-guard.js';
+import { MAX_RETAINED_BYTES_PER_DEVICE as RETAINED_BYTES, MAX_RETAINED_TOPICS_PER_DEVICE as RETAINED_TOPICS } from './retained-limits.js';
 
 // Real aedes on a free port, real PGlite, the real Nest modules wired as in the hub.
 const dir = mkdtempSync(join(tmpdir(), 'pifleet-broker-'));
@@ -51,7 +54,10 @@ const clients: MqttClient[] = [];
 
 const A = 'aaaaaaaaaaa1';
 const B = 'bbbbbbbbbbb2';
-const PW: Record<string, string> = { [A]: 'secret-a-0123456789', [B]: 'secret-b-0123456789' };
+const C = 'ccccccccccc3';
+const D = 'ddddddddddd4';
+const E = 'eeeeeeeeeee5';
+const PW: Record<string, string> = Object.fromEntries([A, B, C, D, E].map((id) => [id, `secret-${id}-0123456789`]));
 
 before(async () => {
   app = await NestFactory.createApplicationContext(TestModule, { logger: false });
@@ -62,7 +68,7 @@ before(async () => {
   presence = app.get(PresenceService);
   url = broker.deviceUrl();
   await db.insert(fleets).values({ id: 'f1', name: 'default' });
-  for (const id of [A, B]) {
+  for (const id of [A, B, C, D, E]) {
     await db.insert(devices).values({ id, name: `pi-${id}`, fleetId: 'f1', publicKey: 'k', mqttSecretHash: sha256(PW[id]!) });
     await admin.addDevice(id, PW[id]!);
   }
@@ -178,14 +184,14 @@ test('subscribing outside the own subtree is refused with 0x80 and the connectio
 
 test('malformed, schema-invalid and oversized payloads are dropped and counted; the hub keeps working', async () => {
   const c = await connect(A);
-  const bad = (reason: string) => metric('pifleet_mqtt_messages_invalid_total', { kind: 'status', reason });
+  const bad = (reason: string) => metric('pifleet_ingest_rejected_total', { stream: 'presence', reason });
   const [nj, inv] = [await bad('not-json'), await bad('invalid')];
   await c.publishAsync(deviceTopic(A, 'status'), '{not json', { qos: 1 });
   await c.publishAsync(deviceTopic(A, 'status'), JSON.stringify({ v: 1, type: 'status', state: 'sideways' }), { qos: 1 });
   await until('invalid counted', async () => (await bad('not-json')) === nj + 1 && (await bad('invalid')) === inv + 1);
-  const telInvalid = await metric('pifleet_mqtt_messages_invalid_total', { kind: 'telemetry', reason: 'invalid' });
+  const telInvalid = await metric('pifleet_ingest_rejected_total', { stream: 'telemetry', reason: 'invalid' });
   await c.publishAsync(deviceTopic(A, 'telemetry'), JSON.stringify({ ...envelope('telemetry'), samples: 'many' }));
-  await until('telemetry invalid', async () => (await metric('pifleet_mqtt_messages_invalid_total', { kind: 'telemetry', reason: 'invalid' })) === telInvalid + 1);
+  await until('telemetry invalid', async () => (await metric('pifleet_ingest_rejected_total', { stream: 'telemetry', reason: 'invalid' })) === telInvalid + 1);
 
   const over = await metric('pifleet_mqtt_denied_total', { action: 'publish', reason: 'oversized' });
   const closed = new Promise<void>((r) => c.once('close', () => r()));
@@ -242,4 +248,241 @@ test('removeDevice disconnects the live client within 2 s and refuses it afterwa
   await assert.rejects(mqtt.connectAsync(url, { clientId: B, username: B, password: PW[B], reconnectPeriod: 0 }), /Not authorized/i);
   // Idempotent.
   await admin.removeDevice(B);
+});
+
+// --- Resource limits: what one client, authenticated or not, can make the hub hold. ---
+
+
+function rawSocket(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect({ port: broker.brokerPort()!, host: '127.0.0.1' }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function closedWithin(s: Socket, ms: number): Promise<boolean> {
+  if (s.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** MQTT remaining-length varint. */
+function remainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+/**
+ * Announces a CONNECT of 268 MB (the largest remaining length MQTT can express) and streams
+ * bytes for it, at most 16 MB, as fast as the socket takes them. Resolves with the time until the
+ * broker closed the socket, or undefined when it was still open 2 s after the flood ended.
+ */
+async function floodConnect(): Promise<{ ms: number | undefined; sent: number }> {
+  const s = await rawSocket();
+  s.on('error', () => undefined);
+  const t0 = Date.now();
+  const closed = new Promise<number>((r) => s.once('close', () => r(Date.now() - t0)));
+  const chunk = Buffer.alloc(64 * 1024, 0x41);
+  let sent = 0;
+  s.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]));
+  while (!s.destroyed && sent < 16 * 1024 * 1024) {
+    sent += chunk.length;
+    if (!s.write(chunk)) {
+      const drained = await Promise.race([new Promise<boolean>((r) => s.once('drain', () => r(true))), closed.then(() => false)]);
+      if (!drained) break;
+    }
+  }
+  const ms = await Promise.race([closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
+  s.destroy();
+  return { ms, sent };
+}
+
+async function hubSubscriber(): Promise<MqttClient> {
+  const conn = broker.hubConnection();
+  const c = new MqttClient(() => conn.stream!(), {
+    username: conn.username,
+    password: conn.password,
+    clientId: `${conn.clientId}-probe-${clients.length}`,
+    reconnectPeriod: 0,
+  });
+  clients.push(c);
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
+  return c;
+}
+
+/**
+ * The retained messages a fresh subscriber gets for a device's subtree (topic -> payload bytes).
+ * The subscription also names the hub's retained status: aedes streams retained messages filter by
+ * filter, so once the hub status arrives everything under the device has been delivered.
+ */
+async function retainedUnder(deviceId: string): Promise<Map<string, number>> {
+  const c = await hubSubscriber();
+  const got = new Map<string, number>();
+  const done = new Promise<void>((resolve) =>
+    c.on('message', (topic, payload, packet) => {
+      if (topic === HUB_STATUS_TOPIC) resolve();
+      else if (packet.retain) got.set(topic, payload.length);
+    }),
+  );
+  await c.subscribeAsync([deviceSubtree(deviceId), HUB_STATUS_TOPIC], { qos: 0 });
+  await done;
+  c.end(true);
+  return got;
+}
+
+/** Whether the broker accepts a connection or closes it (mqtt.js reports a bare close as neither). */
+async function connectOutcome(id: string, opts: mqtt.IClientOptions = {}): Promise<'connected' | 'closed'> {
+  const c = mqtt.connect(url, { clientId: id, username: id, password: PW[id], reconnectPeriod: 0, connectTimeout: 2000, ...opts });
+  c.on('error', () => undefined);
+  clients.push(c);
+  const outcome = await new Promise<'connected' | 'closed'>((resolve) => {
+    c.once('connect', () => resolve('connected'));
+    c.once('close', () => resolve('closed'));
+  });
+  c.end(true);
+  return outcome;
+}
+
+function rssMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+test('an oversized CONNECT is closed from its fixed header, before the bytes are buffered, and counted', async () => {
+  const refused = () => metric('pifleet_mqtt_refused_total', { reason: 'packet_size_unauthenticated' });
+  const before = await refused();
+  const rss0 = rssMb();
+  const floods = await Promise.all([floodConnect(), floodConnect(), floodConnect(), floodConnect()]);
+  for (const f of floods) assert.ok(f.ms !== undefined && f.ms < 1000, `closed after ${f.ms} ms (${f.sent} bytes sent)`);
+  assert.ok(rssMb() - rss0 < 100, `RSS grew ${Math.round(rssMb() - rss0)} MB`);
+  assert.equal(await refused(), before + 4);
+
+  // A CONNECT just over the limit (a 20 KiB Will) is refused too; a normal one still connects.
+  const s = await rawSocket();
+  s.on('error', () => undefined);
+  s.write(Buffer.concat([Buffer.from([0x10]), remainingLength(PREAUTH_LIMIT + 1)]));
+  assert.equal(await closedWithin(s, 1000), true);
+  assert.equal(await refused(), before + 5);
+  const bigWill = { topic: deviceTopic(A, 'status'), payload: Buffer.alloc(20 * 1024, 0x20), qos: 1 as const, retain: true };
+  assert.equal(await connectOutcome(A, { will: bigWill }), 'closed');
+  assert.equal(await refused(), before + 6);
+  assert.equal(await connectOutcome(A), 'connected');
+});
+
+test('after authentication a packet announcing more than the largest payload is cut from its header', async () => {
+  const refused = () => metric('pifleet_mqtt_refused_total', { reason: 'packet_size' });
+  const before = await refused();
+  const c = await connect(A);
+  // 100 KB (over the pre-authentication limit, under the payload limit) is fine once connected.
+  await c.publishAsync(deviceTopic(A, 'blob'), Buffer.alloc(100_000, 0x20), { qos: 1 });
+  // A PUBLISH header announcing 10 MB, followed by a trickle: cut without waiting for the rest.
+  c.stream.write(Buffer.concat([Buffer.from([0x30]), remainingLength(10 * 1024 * 1024), Buffer.alloc(1024)]));
+  assert.equal(await closedWithin(c.stream as Socket, 1000), true);
+  assert.equal(await refused(), before + 1);
+});
+
+test('unauthenticated sockets per address are capped and counted; a device gets in once slots free', async () => {
+  const pending = () => metric('pifleet_mqtt_unauthenticated_connections');
+  const refused = () => metric('pifleet_mqtt_refused_total', { reason: 'unauthenticated_per_ip' });
+  const base = await pending();
+  const before = await refused();
+  const idle: Socket[] = [];
+  try {
+    for (let i = 0; i < PER_IP; i++) {
+      const s = await rawSocket();
+      s.on('error', () => undefined);
+      idle.push(s);
+    }
+    await until('idle sockets counted', async () => (await pending()) === base + PER_IP);
+    const extra = await rawSocket();
+    extra.on('error', () => undefined);
+    assert.equal(await closedWithin(extra, 1000), true);
+    assert.equal(await refused(), before + 1);
+    // A legitimate device from the same address is refused too while the slots are taken...
+    assert.equal(await connectOutcome(C), 'closed');
+    assert.equal(await refused(), before + 2);
+  } finally {
+    for (const s of idle) s.destroy();
+  }
+  // ...and connects once the idle sockets are gone.
+  await until('slots freed', async () => (await pending()) === base);
+  const c = await connect(C);
+  assert.equal(c.connected, true);
+  // Authenticated connections no longer count against the address.
+  assert.equal(await pending(), base);
+});
+
+test('retained messages per device are capped by count; the extra publish is delivered, not stored', async () => {
+  const dropped = () => metric('pifleet_ingest_rejected_total', { stream: 'retained', reason: 'retained_count' });
+  const before = await dropped();
+  const c = await connect(C);
+  const live: string[] = [];
+  c.on('message', (topic) => live.push(topic));
+  await c.subscribeAsync(deviceTopic(C, 'r/#'), { qos: 1 });
+  for (let i = 0; i <= RETAINED_TOPICS; i++) await c.publishAsync(deviceTopic(C, `r/${i}`), `v${i}`, { qos: 1, retain: true });
+  await until('all delivered live', () => live.length === RETAINED_TOPICS + 1);
+  assert.equal(c.connected, true);
+  assert.equal(await dropped(), before + 1);
+  const stored = await retainedUnder(C);
+  assert.equal(stored.size, RETAINED_TOPICS);
+  assert.equal(stored.has(deviceTopic(C, `r/${RETAINED_TOPICS}`)), false);
+
+  // Replacing a stored topic is fine; clearing one frees its slot for another topic.
+  await c.publishAsync(deviceTopic(C, 'r/0'), 'again', { qos: 1, retain: true });
+  await c.publishAsync(deviceTopic(C, 'r/1'), '', { qos: 1, retain: true });
+  await c.publishAsync(deviceTopic(C, `r/${RETAINED_TOPICS}`), 'now', { qos: 1, retain: true });
+  assert.equal(await dropped(), before + 1);
+  const after = await retainedUnder(C);
+  assert.equal(after.size, RETAINED_TOPICS);
+  assert.equal(after.has(deviceTopic(C, 'r/1')), false);
+  assert.equal(after.get(deviceTopic(C, 'r/0')), 5);
+  assert.equal(after.has(deviceTopic(C, `r/${RETAINED_TOPICS}`)), true);
+});
+
+test('retained messages per device are capped by bytes', async () => {
+  const dropped = () => metric('pifleet_ingest_rejected_total', { stream: 'retained', reason: 'retained_bytes' });
+  const before = await dropped();
+  const c = await connect(D);
+  const payload = Buffer.alloc(250_000, 0x20);
+  const fit = Math.floor(RETAINED_BYTES / (payload.length + 64));
+  for (let i = 0; i <= fit; i++) await c.publishAsync(deviceTopic(D, `big/${i}`), payload, { qos: 1, retain: true });
+  assert.equal(c.connected, true);
+  assert.equal(await dropped(), before + 1);
+  assert.equal((await retainedUnder(D)).size, fit);
+});
+
+test('800 retained 250 KB messages do not stay in memory, and revocation clears the device subtree', async () => {
+  const c = await connect(E, {
+    will: { topic: deviceTopic(E, 'status'), payload: Buffer.from(status('offline', 1)), qos: 1, retain: true },
+  });
+  await c.publishAsync(deviceTopic(E, 'status'), status('online', 1), { qos: 1, retain: true });
+  const payload = Buffer.alloc(250_000, 0x42);
+  const rss0 = rssMb();
+  for (let i = 0; i < 800; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) => c.publishAsync(deviceTopic(E, `flood/${i + j}`), payload, { qos: 1, retain: true })),
+    );
+  }
+  const grown = rssMb() - rss0;
+  assert.equal(c.connected, true);
+  assert.ok(grown < 100, `RSS grew ${Math.round(grown)} MB`);
+  assert.ok((await retainedUnder(E)).size > 0);
+
+  await admin.removeDevice(E);
+  // Nothing under the device survives, not even the Will its revocation set off.
+  assert.deepEqual([...(await retainedUnder(E)).keys()], []);
 });

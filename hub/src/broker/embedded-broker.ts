@@ -1,8 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { Counter } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
+import { DEVICE_ROOT, deviceSubtree } from '@pifleet/protocol';
 import type { HubConfig } from '../config/hub-config.js';
 import { randomId, randomSecret } from '../common/ids.js';
 import type { MetricsService } from '../common/metrics.service.js';
@@ -12,6 +13,14 @@ import { bindMqttPort } from './mqtt-port.js';
 import { BrokerInfo, type HubConnection } from './broker-info.js';
 import { DeviceCredentials } from './device-credentials.js';
 import { duplexPair } from './duplex-pair.js';
+import {
+  MAX_PACKET_BYTES,
+  MAX_UNAUTHENTICATED_PACKET_BYTES,
+  MAX_UNAUTHENTICATED_PER_IP,
+  UnauthenticatedSockets,
+  limitPacketSize,
+} from './packet-guard.js';
+import { RetainedBudget, clearRetained, limitRetained, loadRetained, type RetainedPersistence } from './retained-limits.js';
 
 type Identity = { kind: 'hub' } | { kind: 'device'; deviceId: string };
 
@@ -32,6 +41,14 @@ const MAX_CONNECTIONS = 50_000;
  * reported in MQTT 3.1.1, and aedes closes the connection when authorizePublish fails
  * (MQTT-3.3.5-2), so the offending device is cut and reconnects; the message never reaches anyone.
  * Every denial is counted in `pifleet_mqtt_denied_total{action,reason}`.
+ *
+ * Resource limits, so that no single client can grow the hub's memory (packet-guard.ts,
+ * retained-limits.ts): a packet is refused from its fixed header when it announces more than
+ * 16 KiB before authentication or MAX_PAYLOAD_BYTES + 1 KiB after; one address may hold at most
+ * 64 unauthenticated sockets; a device's subtree may retain at most 16 topics and 1 MiB, past
+ * which retained publishes are delivered but not stored; revocation deletes the device's retained
+ * messages. Refused connections are counted in `pifleet_mqtt_refused_total{reason}`, unstored
+ * retained publishes in `pifleet_ingest_rejected_total{stream="retained",reason}`.
  */
 export class EmbeddedBroker extends BrokerInfo {
   readonly mode = 'embedded' as const;
@@ -50,6 +67,11 @@ export class EmbeddedBroker extends BrokerInfo {
   private readonly hubPassword = randomSecret();
   private readonly hubClientId = `${HUB_USERNAME}-${randomId(8)}`;
   private readonly denied: Counter<string>;
+  private readonly refused: Counter<string>;
+  private readonly ingestRejected: Counter<string>;
+  private readonly unauthenticatedGauge: Gauge<string>;
+  private readonly unauthenticated: UnauthenticatedSockets;
+  private readonly retained = new RetainedBudget();
 
   constructor(
     private readonly config: HubConfig,
@@ -60,6 +82,10 @@ export class EmbeddedBroker extends BrokerInfo {
     super();
     this.credentials = new DeviceCredentials(db);
     this.denied = metrics.counter('pifleet_mqtt_denied_total', 'MQTT operations refused by the broker', ['action', 'reason']);
+    this.refused = metrics.counter('pifleet_mqtt_refused_total', 'MQTT connections closed by the broker to protect its memory', ['reason']);
+    this.ingestRejected = metrics.counter('pifleet_ingest_rejected_total', 'Ingest items dropped, by stream and reason', ['stream', 'reason']);
+    this.unauthenticatedGauge = metrics.gauge('pifleet_mqtt_unauthenticated_connections', 'MQTT sockets open that have not authenticated yet');
+    this.unauthenticated = new UnauthenticatedSockets(MAX_UNAUTHENTICATED_PER_IP, (n) => this.unauthenticatedGauge.set(n));
   }
 
   start(): Promise<void> {
@@ -101,14 +127,28 @@ export class EmbeddedBroker extends BrokerInfo {
         done(null, null); // SUBACK 0x80, connection kept
       },
     });
+    const persistence = (aedes as unknown as { persistence: RetainedPersistence }).persistence;
+    limitRetained(persistence, this.retained, (reason, topic, bytes) => {
+      if (reason !== 'revoked') this.ingestRejected.inc({ stream: 'retained', reason });
+      this.log.debug({ topic, bytes, reason }, 'retained message not stored');
+    });
+    // The default in-memory persistence starts empty; one that outlives the process would not.
+    await loadRetained(persistence, this.retained, `${DEVICE_ROOT}/#`);
     aedes.on('clientDisconnect', (client) => {
       const set = this.live.get(client.id);
       if (set?.delete(client) && set.size === 0) this.live.delete(client.id);
     });
     aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
     aedes.on('connectionError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt connection error'));
-    const server = this.createListener((socket) => aedes.handle(socket));
+    const server = this.createListener((socket) => this.handleSocket(aedes, socket));
     server.maxConnections = MAX_CONNECTIONS;
+    // On the raw TCP connection, before a TLS handshake: a refused socket costs next to nothing.
+    server.prependListener('connection', (socket: Socket) => {
+      if (this.unauthenticated.admit(socket)) return;
+      this.refused.inc({ reason: 'unauthenticated_per_ip' });
+      this.log.debug({ remote: socket.remoteAddress }, 'mqtt socket refused: too many unauthenticated sockets from this address');
+      socket.destroy();
+    });
     try {
       this.port = await bindMqttPort(server, this.config, this.log);
     } catch (err) {
@@ -119,6 +159,25 @@ export class EmbeddedBroker extends BrokerInfo {
     this.aedes = aedes;
     this.server = server;
     this.log.info({ port: this.port, host: this.config.mqttHost, tls: this.config.tls !== undefined }, 'embedded MQTT broker listening');
+  }
+
+  private handleSocket(aedes: Aedes, socket: Socket): void {
+    if (socket.destroyed) return; // refused by the address cap, or the peer already left
+    const client = aedes.handle(socket);
+    const guarded = limitPacketSize(
+      client,
+      () => (this.identities.has(client) ? MAX_PACKET_BYTES : MAX_UNAUTHENTICATED_PACKET_BYTES),
+      (announced, max) => {
+        const authenticated = this.identities.has(client);
+        this.refused.inc({ reason: authenticated ? 'packet_size' : 'packet_size_unauthenticated' });
+        this.log.debug({ clientId: client.id ?? undefined, remote: socket.remoteAddress, announced, max }, 'mqtt packet too large, connection closed');
+      },
+    );
+    if (!guarded) {
+      // Fail closed: without the hook any client could make the hub buffer 268 MB.
+      this.log.error('aedes client has no mqtt-packet parser to limit packet sizes; connection refused');
+      socket.destroy();
+    }
   }
 
   private createListener(onConnection: (socket: Socket) => void): Server {
@@ -134,12 +193,16 @@ export class EmbeddedBroker extends BrokerInfo {
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
     if (username === HUB_USERNAME) {
       const ok = password?.toString('utf8') === this.hubPassword;
-      if (ok) this.identities.set(client, { kind: 'hub' });
+      if (ok) {
+        this.identities.set(client, { kind: 'hub' });
+        this.unauthenticated.authenticated(client.conn);
+      }
       return ok;
     }
     if (!isDeviceIdentity(client.id, username)) return false;
     if (!(await this.credentials.verify(client.id, password))) return false;
     this.identities.set(client, { kind: 'device', deviceId: client.id });
+    this.unauthenticated.authenticated(client.conn);
     const set = this.live.get(client.id) ?? new Set<Client>();
     for (const c of set) if (c.closed) set.delete(c);
     this.live.set(client.id, set.add(client));
@@ -173,6 +236,7 @@ export class EmbeddedBroker extends BrokerInfo {
       url: `in-process (listener ${host.includes(':') ? `[${host}]` : host}:${this.port ?? this.config.mqttPort})`,
       stream: () => {
         const [hubEnd, brokerEnd] = duplexPair();
+        // Not through handleSocket: the hub's own client is trusted (no packet limit, no address cap).
         if (!this.aedes) brokerEnd.destroy();
         else this.aedes.handle(brokerEnd);
         return hubEnd;
@@ -187,14 +251,26 @@ export class EmbeddedBroker extends BrokerInfo {
   async addDevice(deviceId: string): Promise<void> {
     // Credentials live in the devices row (mqttSecretHash); only the cache needs to know.
     this.credentials.forget(deviceId);
+    this.retained.restore(deviceId);
   }
 
   async removeDevice(deviceId: string): Promise<void> {
     this.credentials.revoke(deviceId);
+    // Before the connections close: their Wills and in-flight publishes must not retain anything.
+    this.retained.revoke(deviceId);
     const set = this.live.get(deviceId);
     this.live.delete(deviceId);
     const closing = [...(set ?? [])].map((c) => new Promise<void>((r) => c.close(() => r())));
     await withTimeout(Promise.all(closing).then(() => undefined), 1500);
+    const persistence = (this.aedes as unknown as { persistence?: RetainedPersistence } | undefined)?.persistence;
+    if (!persistence) return;
+    try {
+      const cleared = await clearRetained(persistence, deviceSubtree(deviceId));
+      if (cleared) this.log.debug({ deviceId, cleared }, 'retained messages of revoked device deleted');
+    } catch (err) {
+      // The device is cut off either way; its leftovers are bounded by the retained limits.
+      this.log.warn({ err, deviceId }, 'could not delete the revoked device\'s retained messages');
+    }
   }
 }
 
