@@ -1,13 +1,18 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { DEVICE_ID_PATTERN, HUB_STATUS_TOPIC, deviceSubtree } from '@pifleet/protocol';
 import type { HubConfig } from '../config/hub-config.js';
 import { randomId } from '../common/ids.js';
 import { BrokerInfo, type HubConnection } from './broker-info.js';
 import { DYNSEC_RESPONSE_TOPIC, DynsecClient, DynsecError } from './dynsec-client.js';
+import { topicMatches } from './topic-match.js';
 
 export const HUB_ROLE = 'pifleet-hub';
 const START_TIMEOUT_MS = 20_000;
+/** How long revocation waits for the broker to hand over a device's retained messages. */
+const RETAINED_COLLECT_MS = 1000;
+/** Retained topics cleared per revocation at most; a device's own status is one. */
+const MAX_RETAINED_CLEARED = 10_000;
 
 type Acl = { acltype: string; topic: string; allow: boolean };
 
@@ -39,7 +44,11 @@ const missing = (e: unknown) => e instanceof DynsecError && /not found/i.test(e.
  *
  * Mosquitto drops a denied PUBLISH silently (MQTT 3.1.1: PUBACK as if accepted; MQTT 5: reason
  * 0x87) and answers a denied SUBSCRIBE with 0x80; the connection survives both. Those denials
- * happen inside Mosquitto and are logged there, not counted by the hub.
+ * happen inside Mosquitto and the hub does not count them; Mosquitto 2 logs a denied PUBLISH only
+ * with `log_type debug`, and a denied SUBSCRIBE not at all (deploy/mosquitto/README.md).
+ *
+ * Mosquitto has no per-client limit on retained messages, so revocation deletes the device's
+ * retained messages from the broker itself (clearRetained).
  */
 /** One hub per broker for now; scale-out (DESIGN §8) moves to shared subscriptions. */
 export const HUB_CLIENT_ID = 'pifleet-hub';
@@ -164,15 +173,65 @@ export class DynsecBroker extends BrokerInfo {
 
   async removeDevice(deviceId: string): Promise<void> {
     const d = await this.ready();
-    // deleteClient makes Mosquitto disconnect the device's live connection at once.
+    // deleteClient makes Mosquitto disconnect the device's live connection at once (without
+    // publishing its Will), so nothing new can be retained under the device after this.
     await d.command('deleteClient', { username: deviceId }).catch(ignore(missing));
     await d.command('deleteRole', { rolename: `dev-${deviceId}` }).catch(ignore(missing));
+    try {
+      const cleared = await this.clearRetained(deviceId);
+      if (cleared) this.log.debug({ deviceId, cleared }, 'retained messages of revoked device deleted');
+    } catch (err) {
+      // The device is cut off either way; its leftovers stay until it is revoked again.
+      this.log.warn({ err: (err as Error).message, deviceId }, 'could not delete the revoked device\'s retained messages');
+    }
+  }
+
+  /**
+   * Deletes every retained message under the device's subtree: the control connection (hub role:
+   * subscribe and publish under pifleet/#) subscribes there to receive them, then publishes an
+   * empty retained message to each topic. Mosquitto sends a subscription's retained messages
+   * right behind its SUBACK and answers the UNSUBSCRIBE after them (one ordered queue per
+   * connection), so once the UNSUBACK is in, all of them have arrived; RETAINED_COLLECT_MS bounds
+   * the wait should the broker stall. Only topic names are kept, never payloads.
+   */
+  private async clearRetained(deviceId: string): Promise<number> {
+    const control = this.control;
+    if (!control) return 0;
+    const filter = deviceSubtree(deviceId);
+    const topics = new Set<string>();
+    const collect = (topic: string, payload: Buffer, packet: IPublishPacket) => {
+      if (packet.retain && payload.length > 0 && topics.size < MAX_RETAINED_CLEARED && topicMatches(filter, topic)) topics.add(topic);
+    };
+    control.on('message', collect);
+    try {
+      await withDeadline(
+        (async () => {
+          await control.subscribeAsync(filter, { qos: 0 });
+          await control.unsubscribeAsync(filter);
+        })(),
+        RETAINED_COLLECT_MS,
+      );
+    } finally {
+      control.removeListener('message', collect);
+    }
+    const list = [...topics];
+    for (let i = 0; i < list.length; i += 100) {
+      await Promise.all(list.slice(i, i + 100).map((topic) => control.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true })));
+    }
+    return list.length;
   }
 
   private async ready(): Promise<DynsecClient> {
     await this.start();
     return this.dynsec!;
   }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever is first; rejections of `p` propagate. */
+function withDeadline(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 function ignore(pred: (e: unknown) => boolean): (e: unknown) => void {
