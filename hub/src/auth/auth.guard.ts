@@ -8,8 +8,8 @@ import { AuthService } from './auth.service.js';
 import { PUBLIC_KEY, ROLE_KEY, roleAllows, type Caller } from './roles.decorator.js';
 
 /**
- * Global guard (issue #2 item 4): every route needs a valid token unless marked @Public(), and
- * the caller's role must reach the route's @Roles() (default viewer). Enforced server side only.
+ * Global guard: every route needs a valid token unless marked @Public(), and the caller's role
+ * must reach the route's @Roles() (default viewer). Enforced server side only.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -43,11 +43,21 @@ export function tokenOf(req: Request): string | undefined {
   return cookie(req.headers.cookie, SESSION_COOKIE);
 }
 
-function cookie(header: string | undefined, name: string): string | undefined {
+/**
+ * The named cookie's value, read leniently: browsers send whatever other sites on the same host
+ * set, so a value that does not percent-decode is skipped (no session) instead of failing the
+ * request. A later well-formed cookie of the same name still counts.
+ */
+export function cookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      // malformed percent-escape: not a session we could have set
+    }
   }
   return undefined;
 }

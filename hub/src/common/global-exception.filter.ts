@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { isDbUnavailable } from '../db/errors.js';
+import { isDbUnavailable, sqlState } from '../db/errors.js';
 import { DomainError, HTTP_STATUS } from './errors.js';
 import { MetricsService } from './metrics.service.js';
 import { LOGGER } from './tokens.js';
@@ -20,8 +20,12 @@ const CODE_BY_STATUS: Record<number, string> = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'bad_request',
+  429: 'too_many_requests',
   503: 'unavailable',
 };
+
+/** SQLSTATE 22021 (invalid byte sequence, e.g. NUL in text) and 22P05 (NUL or bad escape in jsonb). */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 /** True for zod (3 and 4) validation errors, whichever copy of zod threw them. */
 export function isZodError(err: unknown): err is { issues: { path: PropertyKey[]; message: string }[] } {
@@ -81,6 +85,12 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
       const message = e.type === 'entity.parse.failed' ? 'request body is not valid JSON' : (e.message ?? 'bad request');
       return [e.status, { code: CODE_BY_STATUS[e.status] ?? 'bad_request', message }];
+    }
+    if (UNSTORABLE_TEXT.has(sqlState(err) ?? '')) {
+      // The edge refuses NUL and invalid UTF-8 in requests; should such text still reach SQL, it
+      // is the client's input the database refused, not a hub failure.
+      this.log.warn({ method: req.method, path: req.path }, 'database refused text in a request');
+      return [400, { code: 'bad_request', message: 'the request holds text the database cannot store (NUL or invalid UTF-8)' }];
     }
     if (isDbUnavailable(err)) {
       this.log.warn({ err, method: req.method, path: req.path }, 'database unavailable');

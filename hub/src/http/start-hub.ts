@@ -12,6 +12,7 @@ import { HubConfig } from '../config/hub-config.js';
 import { AdminBootstrapService, type AdminLogin } from '../users/admin-bootstrap.service.js';
 import { dashboardHandlers } from './dashboard.js';
 import { freePort } from './free-port.js';
+import { jsonBody, refuseBadBody, refuseBadUrl } from './input-guard.js';
 import { setupOpenApi } from './openapi.js';
 import { requestLog } from './request-log.js';
 import { HUB_VERSION } from './version.js';
@@ -58,8 +59,12 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
     const log = app.get<Logger>(LOGGER);
     const config = app.get(HubConfig);
     app.useLogger(new PinoNestLogger(log));
+    // The request log comes first so refused requests are logged too (path only, at info).
     app.use(requestLog(log, app.get(MetricsService)));
-    app.useBodyParser('json', { limit: BODY_LIMIT });
+    // Then bad input is refused before anything parses or stores it: URL, body bytes, body text.
+    app.use(refuseBadUrl());
+    app.use(jsonBody(BODY_LIMIT));
+    app.use(refuseBadBody());
     app.setGlobalPrefix('api', { exclude: ['metrics'] });
     app.set('trust proxy', 'loopback');
     app.disable('x-powered-by');
