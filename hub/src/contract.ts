@@ -1,6 +1,8 @@
 /**
  * The hub's HTTP API contract, shared (type-only) with the dashboard and the CLI.
- * Every route is under /api. Errors are `{ code, message }` with a stable `code`.
+ * Every route is under /api. Errors are `{ code, message }` with a stable `code` (the codes and
+ * their statuses are ErrorCode in common/errors.ts). Any request with a NUL (U+0000) or text that
+ * is not valid UTF-8 in its path, query or JSON body is 400 `bad_request`.
  * Auth: `Authorization: Bearer <token>` or the `pifleet_session` HttpOnly cookie set by login.
  *
  *   GET    /api/health                         public   -> Health
@@ -23,7 +25,9 @@
  *   GET    /api/devices/:idOrName/telemetry    viewer+  ?from=ISO&to=ISO&resolution=raw|1m|auto -> TelemetrySeries
  *   GET    /api/devices/:idOrName/drops        viewer+  -> IngestDrop[] (what the hub refused from it)
  *   GET    /api/events                         viewer+  SSE: `snapshot` {devices: Device[]} first, then
- *                                                       `device` Device on every change; comments as heartbeat
+ *                                                       `device` Device on every change; comments as heartbeat;
+ *                                                       429 `too_many_requests` past 10 streams of one user,
+ *                                                       503 `unavailable` past 100 in all
  *   GET    /metrics                            viewer+  Prometheus text format
  *   GET    /api/docs                           public   OpenAPI UI (JSON at /api/docs-json)
  */

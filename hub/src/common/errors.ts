@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'token_exhausted'
   | 'token_revoked'
   | 'device_revoked'
+  | 'too_many_requests'
   | 'unavailable';
 
 export class DomainError extends Error {
@@ -35,5 +36,6 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   token_exhausted: 401,
   token_revoked: 401,
   device_revoked: 403,
+  too_many_requests: 429,
   unavailable: 503,
 };
