@@ -11,19 +11,24 @@ import { UsersRepository } from './users.repository.js';
 export const ADMIN_USERNAME = 'admin';
 export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 
-/** How the operator logs in the first time; printed by the start banner, never logged. */
+/** How the operator logs in the first time; the start banner tells it, nothing logs it. */
 export interface AdminLogin {
   username: string;
   /** Known only when it came from PIFLEET_ADMIN_PASSWORD or the initial-password file. */
   password: string | null;
-  source: 'env' | 'file' | 'unknown';
+  /**
+   * `generated`: made by this start (the banner shows it, this once); `file`: made by an earlier
+   * start and still in `file` (the banner points there); `env`: PIFLEET_ADMIN_PASSWORD; `unknown`:
+   * made earlier and the file deleted.
+   */
+  source: 'env' | 'generated' | 'file' | 'unknown';
   file: string;
 }
 
 /**
- * Creates the `admin` user on first start (issue #2 item 4). The password is PIFLEET_ADMIN_PASSWORD
- * when set (and then kept in sync with it, so the env stays the source of truth), otherwise
- * generated once and left in `<dataDir>/initial-admin-password` (0600) until the operator deletes it.
+ * Creates the `admin` user on first start. The password is PIFLEET_ADMIN_PASSWORD when set (and
+ * then kept in sync with it, so the env stays the source of truth), otherwise generated once and
+ * left in `<dataDir>/initial-admin-password` (0600) until the operator deletes it.
  */
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
@@ -62,8 +67,12 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
         writeFileSync(file, password + '\n', { mode: 0o600 });
         chmodSync(file, 0o600);
         this.log.info({ file }, 'admin user created with a generated password');
+        this.login = { username: ADMIN_USERNAME, password, source: 'generated', file };
+        return;
       }
     }
+    // Terminal scrollback and captured stdout (journald, docker logs) keep every start's banner,
+    // so only the start that made the password shows it; later ones point at the file.
     const fromFile = existsSync(file) ? readFileSync(file, 'utf8').trim() : null;
     this.login = { username: ADMIN_USERNAME, password: fromFile, source: fromFile ? 'file' : 'unknown', file };
   }
