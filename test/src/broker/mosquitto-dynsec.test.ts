@@ -150,6 +150,8 @@ test('a CONNECT announcing 268 MB is closed at once: max_packet_size applies bef
   const ms = await Promise.race([closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
   s.destroy();
   assert.ok(ms !== undefined && ms < 1000, `closed after ${ms} ms`);
+  // Logged at the shipped log types (notice).
+  await waitFor('oversize disconnect logged', () => /Client <unknown> disconnected due to oversize packet/.test(mosq!.log()), 5000, 25);
 });
 
 test('revoking a device clears its retained messages on the broker', async (t) => {
