@@ -42,6 +42,18 @@ export function describeZodIssues(issues: { path: PropertyKey[]; message: string
 }
 
 /**
+ * An error as it may be logged. A failed query (drizzle wraps it with the SQL and its bound
+ * values) would otherwise log the values: request input, password and token hashes. The SQL,
+ * the driver's message and the SQLSTATE are kept, since they are what explains the failure.
+ */
+export function loggable(err: unknown): unknown {
+  if (!(err instanceof Error) || !('params' in err)) return err;
+  const strip = (s: string | undefined) => s?.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '\nparams: [redacted]');
+  const cause = err.cause instanceof Error ? { type: err.cause.name, message: err.cause.message, code: sqlState(err.cause) } : undefined;
+  return { type: err.name, message: strip(err.message), stack: strip(err.stack), query: (err as { query?: unknown }).query, cause };
+}
+
+/**
  * The one place that turns errors into HTTP answers (STYLE: services throw domain errors with a
  * stable code; one filter maps them). Every answer is `{ code, message }`; unknown errors are
  * logged and answered with a generic 500 so internals never leak.
@@ -93,10 +105,10 @@ export class GlobalExceptionFilter implements ExceptionFilter {
       return [400, { code: 'bad_request', message: 'the request holds text the database cannot store (NUL or invalid UTF-8)' }];
     }
     if (isDbUnavailable(err)) {
-      this.log.warn({ err, method: req.method, path: req.path }, 'database unavailable');
+      this.log.warn({ err: loggable(err), method: req.method, path: req.path }, 'database unavailable');
       return [503, { code: 'unavailable', message: 'database unavailable; try again shortly' }];
     }
-    this.log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    this.log.error({ err: loggable(err), method: req.method, path: req.path }, 'unhandled error');
     return [500, { code: 'internal', message: 'internal error' }];
   }
 }
