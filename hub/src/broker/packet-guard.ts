@@ -6,7 +6,9 @@ import { MAX_PAYLOAD_BYTES } from '@pifleet/protocol';
  * Largest MQTT packet (remaining length) accepted before the client has authenticated. A device's
  * CONNECT — client id, credentials and a Will carrying its offline status — is a few hundred
  * bytes, so this leaves ample room while keeping what an anonymous socket can make the hub hold
- * small.
+ * small. It covers every packet parsed before authentication has finished, so a client that
+ * sends a large PUBLISH right behind its CONNECT, without waiting for CONNACK, is cut; mqtt.js
+ * (and so the agent) waits.
  */
 export const MAX_UNAUTHENTICATED_PACKET_BYTES = 16 * 1024;
 
