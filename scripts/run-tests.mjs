@@ -30,18 +30,32 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const args = ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=240000', ...files];
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-let tail = '';
-child.stdout.on('data', (d) => {
-  process.stdout.write(d);
-  tail = (tail + d.toString()).slice(-4000);
-});
-child.on('close', (code) => {
-  const num = (label) => Number((tail.match(new RegExp(`ℹ ${label} (\\d+)`)) ?? [])[1] ?? 0);
-  const passed = num('pass');
-  const failed = num('fail') + num('cancelled');
-  const skipped = num('skipped');
-  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(code ?? 1);
-});
+// Soak tests (*.soak.test.js) run after everything else, one at a time, so the latency and memory
+// they assert are the hub's own and not those of neighbouring suites sharing the two cores.
+const soak = files.filter((f) => f.endsWith('.soak.test.js'));
+const regular = files.filter((f) => !f.endsWith('.soak.test.js'));
+
+function run(list, concurrency, timeoutMs) {
+  return new Promise((resolve) => {
+    if (list.length === 0) return resolve({ passed: 0, failed: 0, skipped: 0, code: 0 });
+    const args = ['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...list];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      tail = (tail + d.toString()).slice(-4000);
+    });
+    child.on('close', (code) => {
+      const num = (label) => Number((tail.match(new RegExp(`ℹ ${label} (\\d+)`)) ?? [])[1] ?? 0);
+      resolve({ passed: num('pass'), failed: num('fail') + num('cancelled'), skipped: num('skipped'), code: code ?? 1 });
+    });
+  });
+}
+
+const a = await run(regular, 2, 240_000);
+const b = await run(soak, 1, 900_000);
+const passed = a.passed + b.passed;
+const failed = a.failed + b.failed;
+const skipped = a.skipped + b.skipped;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(a.code || b.code);

@@ -4,6 +4,8 @@ import { HubConfig } from '../config/hub-config.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { BROKER_ADMIN, DB, LOGGER } from '../common/tokens.js';
 import type { Db } from '../db/client.js';
+import { IngestDropsModule } from '../ingest/ingest-drops.module.js';
+import { IngestDrops } from '../ingest/ingest-drops.service.js';
 import { BrokerInfo } from './broker-info.js';
 import { DynsecBroker } from './dynsec-broker.js';
 import { EmbeddedBroker } from './embedded-broker.js';
@@ -15,13 +17,14 @@ import { MqttLink } from './mqtt-link.js';
  * to hand to devices at enrollment (it knows the real port when PIFLEET_MQTT_PORT=0).
  */
 @Module({
+  imports: [IngestDropsModule],
   providers: [
     {
       provide: BrokerInfo,
-      inject: [HubConfig, DB, LOGGER, MetricsService],
-      useFactory: (config: HubConfig, db: Db, log: Logger, metrics: MetricsService): BrokerInfo =>
+      inject: [HubConfig, DB, LOGGER, MetricsService, IngestDrops],
+      useFactory: (config: HubConfig, db: Db, log: Logger, metrics: MetricsService, drops: IngestDrops): BrokerInfo =>
         config.embeddedBroker
-          ? new EmbeddedBroker(config, db, log.child({ mod: 'broker' }), metrics)
+          ? new EmbeddedBroker(config, db, log.child({ mod: 'broker' }), metrics, drops)
           : new DynsecBroker(config, log.child({ mod: 'broker' })),
     },
     { provide: BROKER_ADMIN, useExisting: BrokerInfo },

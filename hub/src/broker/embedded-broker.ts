@@ -3,11 +3,12 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
-import { DEVICE_ROOT, deviceSubtree } from '@pifleet/protocol';
+import { DEVICE_ROOT, deviceSubtree, parseDeviceTopic } from '@pifleet/protocol';
 import type { HubConfig } from '../config/hub-config.js';
 import { randomId, randomSecret } from '../common/ids.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import type { Db } from '../db/client.js';
+import type { IngestDrops } from '../ingest/ingest-drops.service.js';
 import { HUB_USERNAME, deviceMaySubscribe, devicePublishVerdict, isDeviceIdentity } from './broker-acl.js';
 import { bindMqttPort } from './mqtt-port.js';
 import { BrokerInfo, type HubConnection } from './broker-info.js';
@@ -78,6 +79,8 @@ export class EmbeddedBroker extends BrokerInfo {
     db: Db,
     private readonly log: Logger,
     metrics: MetricsService,
+    /** Where refused retained messages are counted, per device (absent in tests of the broker alone). */
+    private readonly drops?: IngestDrops,
   ) {
     super();
     this.credentials = new DeviceCredentials(db);
@@ -129,7 +132,10 @@ export class EmbeddedBroker extends BrokerInfo {
     });
     const persistence = (aedes as unknown as { persistence: RetainedPersistence }).persistence;
     limitRetained(persistence, this.retained, (reason, topic, bytes) => {
-      if (reason !== 'revoked') this.ingestRejected.inc({ stream: 'retained', reason });
+      if (reason !== 'revoked') {
+        if (this.drops) this.drops.record('retained', reason, parseDeviceTopic(topic)?.deviceId);
+        else this.ingestRejected.inc({ stream: 'retained', reason });
+      }
       this.log.debug({ topic, bytes, reason }, 'retained message not stored');
     });
     // The default in-memory persistence starts empty; one that outlives the process would not.

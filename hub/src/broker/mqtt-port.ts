@@ -36,7 +36,7 @@ export async function bindMqttPort(
   for (const port of candidates) {
     if (!(await tryListen(server, port, host))) continue;
     if (port !== candidates[0]) log.warn({ port, busy: candidates[0] }, `MQTT port ${candidates[0]} is taken (another broker?); the embedded broker uses ${port}`);
-    writeFileSync(file, `${port}\n`);
+    writeFileSync(file, `${port}\n`, { mode: 0o600 });
     return port;
   }
   throw new ConfigError(`MQTT ports ${candidates.join(', ')} are all in use; set PIFLEET_MQTT_PORT`);

@@ -25,8 +25,9 @@ const providers = [
     },
     {
       provide: DB_HANDLE,
-      inject: [HubConfig],
-      useFactory: (c: HubConfig) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir }),
+      inject: [HubConfig, LOGGER],
+      // The logger is passed so that tightening an old data dir's file modes is reported in the hub's log.
+      useFactory: (c: HubConfig, log: pino.Logger) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, log }),
     },
     { provide: DB, inject: [DB_HANDLE], useFactory: (h: DbHandle) => h.db },
   MetricsService,

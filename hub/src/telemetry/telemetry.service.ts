@@ -96,6 +96,8 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     const parsed = parseDeviceTopic(topic);
     if (!parsed) return void this.drops.record('telemetry', 'topic', undefined);
     const deviceId = parsed.deviceId;
+    // An empty payload clears a retained message (the hub does so on revoke); it carries no data.
+    if (payload.length === 0) return;
     if (!this.limits.admit(deviceId, 'telemetry', payload.length)) return;
     const r = decodePayload(TelemetryMessageSchema, payload);
     if (!r.ok) return void this.drops.record('telemetry', r.error, deviceId, 1, r.detail);
