@@ -1,11 +1,14 @@
 // npm run bench -- presence [--devices 5000] [--steps 1000,2500,5000] [--window 30] [--keepalive 10] [--victims 100]
+//                           [--limits on,off]
 //
 // N simulated agents (one process, real MQTT connections) enroll over HTTP and report telemetry
 // every 10 s to one hub process (embedded PGlite + aedes). Reports the hub's CPU and RSS per
 // 1,000 devices, whether telemetry is persisted without backlog, and the time from a device's
 // death to "offline" in the API — for a crashed process (socket closed) and for a silent death
 // (packets dropped, found by keepalive). Baseline, same run: a bare aedes broker (no auth, no
-// database) carrying the same 1,000 devices and message rate.
+// database) carrying the same 1,000 devices and message rate. `--limits on,off` runs the whole
+// measurement once per setting of PIFLEET_DEVICE_LIMITS (per-device token buckets) in the same
+// run, so the cost of the limits is read against a hub without them.
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     'hub-flags': { type: 'string', default: '' },
     'hub-env': { type: 'string', default: '' },
     'skip-baseline': { type: 'boolean', default: false },
+    limits: { type: 'string', default: 'on' },
   },
 });
 const total = Number(values.devices);
@@ -58,16 +62,38 @@ async function baseline(): Promise<{ cpuPct: number; rssMeanMB: number }> {
   return { cpuPct: m.cpuPct, rssMeanMB: m.rssMeanMB };
 }
 
+interface HubRun {
+  label: string;
+  first?: { step: number; cpuPct: number; rssMeanMB: number };
+  last?: { step: number; cpuPct: number; rssMeanMB: number };
+}
+
 async function main(): Promise<void> {
   console.log(`presence benchmark: ${total} devices, steps ${steps.join('/')}, window ${windowMs / 1000} s, keepalive ${keepalive} s, telemetry every ${periodMs / 1000} s`);
   const base = values['skip-baseline'] ? { cpuPct: NaN, rssMeanMB: NaN } : await baseline();
   console.log(`baseline bare aedes @1000 devices: cpu ${base.cpuPct.toFixed(1)} %, rss ${base.rssMeanMB.toFixed(0)} MB`);
+  const runs: HubRun[] = [];
+  for (const limits of values.limits!.split(',')) runs.push(await runHub(limits as 'on' | 'off', base));
+  if (runs.length > 1) {
+    console.log('\n| per-device limits | CPU at first step | RSS at first step | CPU at last step | RSS at last step |');
+    console.log('|---|---|---|---|---|');
+    for (const r of runs) {
+      console.log(`| ${r.label} | ${r.first?.cpuPct.toFixed(1)} % | ${r.first?.rssMeanMB.toFixed(0)} MB | ${r.last?.cpuPct.toFixed(1)} % | ${r.last?.rssMeanMB.toFixed(0)} MB |`);
+    }
+    const [on, off] = [runs.find((r) => r.label === 'on'), runs.find((r) => r.label === 'off')];
+    if (on?.last && off?.last) {
+      console.log(`ratio at ${on.last.step} devices: limits on / off = ${(on.last.cpuPct / off.last.cpuPct).toFixed(2)} CPU, ${(on.last.rssMeanMB / off.last.rssMeanMB).toFixed(2)} RSS`);
+    }
+  }
+}
 
+async function runHub(limits: 'on' | 'off', base: { cpuPct: number; rssMeanMB: number }): Promise<HubRun> {
   const nodeArgs = values['hub-flags']!.split(' ').filter(Boolean);
   if (nodeArgs.length) console.log(`hub node flags: ${nodeArgs.join(' ')}`);
   const extraEnv = Object.fromEntries(values['hub-env']!.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
   if (Object.keys(extraEnv).length) console.log(`hub env: ${values['hub-env']}`);
-  const hub = await new HubProcess({ env: { PIFLEET_LOG_LEVEL: 'error', ...extraEnv }, nodeArgs }).start();
+  console.log(`\n--- hub with per-device limits ${limits} ---`);
+  const hub = await new HubProcess({ env: { PIFLEET_LOG_LEVEL: 'error', PIFLEET_DEVICE_LIMITS: limits, ...extraEnv }, nodeArgs }).start();
   const pid = hub.child!.proc.pid!;
   const idle = await measure(pid, 5000);
   console.log(`hub idle: cpu ${idle.cpuPct.toFixed(1)} %, rss ${idle.rssMeanMB.toFixed(0)} MB`);
@@ -87,6 +113,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   let have = 0;
   let first: { step: number; cpuPct: number; rssMeanMB: number } | undefined;
+  let last: typeof first;
   for (const step of steps) {
     const t0 = Date.now();
     const names = Array.from({ length: step - have }, (_, i) => `sim-${have + i}`);
@@ -97,6 +124,7 @@ async function main(): Promise<void> {
     const before = metricValue((await admin.get<string>('/metrics')).body, 'pifleet_telemetry_rows_written_total');
     const m = await measure(pid, windowMs);
     first ??= { step, ...m };
+    last = { step, ...m };
     const text = (await admin.get<string>('/metrics')).body;
     const written = metricValue(text, 'pifleet_telemetry_rows_written_total') - before;
     const expected = (step * windowMs) / periodMs;
@@ -149,6 +177,7 @@ async function main(): Promise<void> {
   await Promise.all([fleet.close(), silent.close(), crashed.close()]);
   proxy.close();
   await hub.stop();
+  return { label: limits, first, last };
 }
 
 main().then(
