@@ -5,6 +5,7 @@ export type {
   CreateTokenRequest,
   Device,
   Fleet,
+  IngestDrop,
   LoginRequest,
   LoginResponse,
   Overview,

@@ -9,7 +9,7 @@ import { startTestHub, type TestHub } from '@pifleet/hub/testing';
 import { newConfigDir, runCli, type CliRun } from './support/cli.js';
 
 /**
- * The `pifleet` CLI as scripts use it (issue #2, "Interfaces that other tools will script
+ * The `pifleet` CLI as scripts use it ("Interfaces that other tools will script
  * against"): the compiled binary as a child process against a real in-process hub.
  */
 const ADMIN_PASSWORD = 'cli-test-admin-password';

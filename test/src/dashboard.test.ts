@@ -94,6 +94,10 @@ void test('dashboard: login, live device list, device charts, provisioning token
     await page.getByTestId('device-search').fill(name.slice(0, 6));
     await row.waitFor();
 
+    // A faulty sensor reading (9,999,999 °C) is stored as empty and counted for the operator.
+    const faulty = encodeBatch([{ dt: 95_000, cpu: 100, load1: 1, load5: 1, load15: 1, memUsed: 1, memTotal: 2, diskUsed: 1, diskTotal: 2, temp: 99_999_990, throttled: 0, netRx: 1, netTx: 1, uptime: 1, agentRss: 1, agentCpu: 1 }]);
+    await dev.client.publishAsync(deviceTopic(dev.enrolled.deviceId, 'telemetry'), JSON.stringify({ v: PROTOCOL_VERSION, type: 'telemetry', id: 'faulty1', ts: Date.now(), samples: faulty }), { qos: 1 });
+
     // The device page shows its facts and draws the telemetry history.
     await row.click();
     await page.waitForURL(`**/devices/${name}`);
@@ -103,6 +107,7 @@ void test('dashboard: login, live device list, device charts, provisioning token
     await waitFor('chart lines drawn', async () => (await lines.count()) >= 5, 15_000, 250);
     const d = await lines.first().getAttribute('d');
     assert.ok(d && (d.match(/L/g) ?? []).length >= 10, `CPU line has many points: ${d?.slice(0, 80)}`);
+    await page.getByTestId('ingest-drops').filter({ hasText: 'value out of range' }).waitFor();
     await screenshot(page, 'dashboard-device');
 
     // Tags are editable (admin ≥ operator) and saved on the hub.

@@ -7,7 +7,7 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; error: DecodeErro
 
 /**
  * Validates an MQTT payload at the edge. Never throws: invalid input is reported so the caller
- * can count and drop it (DESIGN §3: invalid messages are counted and dropped, never thrown).
+ * can count and drop it (invalid messages are counted and dropped, never thrown).
  */
 export function decodePayload<S extends z.ZodType>(
   schema: S,

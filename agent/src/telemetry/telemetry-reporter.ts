@@ -36,7 +36,7 @@ const RESUME_FLUSH_DELAY_MS = 1000;
 
 /**
  * Samples on one timer, publishes batches on another. Samples wait in a bounded ring until the
- * link is up and the hub is online (DESIGN §3: hold back bulk traffic while the hub is offline),
+ * link is up and the hub is online (bulk traffic is held back while the hub is offline),
  * then leave in chunks of at most TELEMETRY_MAX_SAMPLES_PER_MESSAGE, oldest first.
  */
 export class TelemetryReporter {

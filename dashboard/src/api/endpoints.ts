@@ -4,6 +4,7 @@ import type {
   CreateTokenRequest,
   Device,
   Fleet,
+  IngestDrop,
   LoginResponse,
   Overview,
   ProvisioningToken,
@@ -36,6 +37,9 @@ export const api = {
       undefined,
       signal,
     ),
+
+  drops: (idOrName: string, signal?: AbortSignal) =>
+    request<IngestDrop[]>('GET', `/api/devices/${enc(idOrName)}/drops`, undefined, signal),
 
   tokens: () => request<ProvisioningToken[]>('GET', '/api/tokens'),
   createToken: (body: CreateTokenRequest) => request<CreatedToken>('POST', '/api/tokens', body),

@@ -12,6 +12,7 @@ import { StatusBadge } from '../components/status-badge';
 import { DeviceInfo } from '../components/device-info';
 import { DeviceActions } from '../components/device-actions';
 import { TelemetryCharts } from '../components/telemetry-charts';
+import { IngestDrops } from '../components/ingest-drops';
 import { useNow } from '../use-now';
 import type { Device } from '../types';
 
@@ -61,6 +62,7 @@ export function DevicePage({ idOrName }: { idOrName: string }) {
         <DeviceActions device={device} onChanged={setFetched} />
       </div>
       <TelemetryCharts deviceId={device.id} />
+      <IngestDrops deviceId={device.id} />
     </>
   );
 }

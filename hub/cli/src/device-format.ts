@@ -3,7 +3,7 @@ import type { Device } from './schemas.js';
 import { renderFields, renderTable } from './table.js';
 
 /**
- * The `devices --json` element: the six keys issue #2 promises scripts, plus `status`
+ * The `devices --json` element: the six keys promised to scripts, plus `status`
  * ('active' | 'revoked') because a revoked device is otherwise indistinguishable from an
  * offline one. Key order is fixed here so output diffs cleanly.
  */

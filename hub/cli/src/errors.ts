@@ -1,5 +1,5 @@
 /**
- * Exit codes are a public interface (issue #2, "Interfaces that other tools will script
+ * Exit codes are a public interface ("Interfaces that other tools will script
  * against"): scripts branch on them, so each failure class maps to exactly one code.
  */
 export const EXIT = {

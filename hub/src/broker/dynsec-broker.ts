@@ -50,7 +50,7 @@ const missing = (e: unknown) => e instanceof DynsecError && /not found/i.test(e.
  * Mosquitto has no per-client limit on retained messages, so revocation deletes the device's
  * retained messages from the broker itself (clearRetained).
  */
-/** One hub per broker for now; scale-out (DESIGN §8) moves to shared subscriptions. */
+/** One hub per broker for now; scale-out moves to shared subscriptions. */
 export const HUB_CLIENT_ID = 'pifleet-hub';
 
 export class DynsecBroker extends BrokerInfo {

@@ -33,7 +33,7 @@ const MAX_CONNECTIONS = 50_000;
 
 /**
  * aedes on a TCP listener — TLS when PIFLEET_TLS_CERT/KEY are set, with the hub's HTTPS
- * certificate, plain otherwise — with the device access rules in its hooks (DESIGN §3). The hub's
+ * certificate, plain otherwise — with the device access rules in its hooks. The hub's
  * own client is connected in-process (hubConnection().stream), so it needs neither the port nor a
  * certificate valid for the loopback address.
  *

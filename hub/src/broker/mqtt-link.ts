@@ -25,7 +25,7 @@ function hubStatus(state: 'online' | 'offline'): string {
 }
 
 /**
- * The hub's own MQTT client (plain mqtt.js behind this adapter, STYLE). Announces the hub on the
+ * The hub's own MQTT client (plain mqtt.js behind this adapter). Announces the hub on the
  * retained `pifleet/v1/hub/status` with a Last Will for crashes, re-subscribes every registered
  * filter on each (re)connect, and dispatches messages by topic filter. Handler failures are
  * counted and logged, never thrown into the client's loop.

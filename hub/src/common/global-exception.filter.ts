@@ -54,7 +54,7 @@ export function loggable(err: unknown): unknown {
 }
 
 /**
- * The one place that turns errors into HTTP answers (STYLE: services throw domain errors with a
+ * The one place that turns errors into HTTP answers (services throw domain errors with a
  * stable code; one filter maps them). Every answer is `{ code, message }`; unknown errors are
  * logged and answered with a generic 500 so internals never leak.
  */

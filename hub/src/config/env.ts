@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Hub settings, validated once at boot (STYLE: validate at the edge). The names are a public
+ * Hub settings, validated once at boot (validate at the edge). The names are a public
  * interface that scripts use; see README "Configuration".
  */
 const EnvSchema = z.object({

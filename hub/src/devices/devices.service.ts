@@ -52,7 +52,7 @@ export class DevicesService {
   }
 
   /**
-   * Revocation (issue #2 item 5): the row is marked first, so the broker's credential check refuses
+   * Revocation: the row is marked first, so the broker's credential check refuses
    * any reconnect, then the broker drops the live session. Repeating a revoke retries the kick.
    */
   async revoke(idOrName: string): Promise<Device> {

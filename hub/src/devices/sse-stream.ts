@@ -8,7 +8,7 @@ export const MAX_PENDING = 5_000;
 const STALL_MS = 60_000;
 
 /**
- * One SSE connection (dozzle pattern, STYLE.md): `snapshot` first, then `device` deltas, comments
+ * One SSE connection (the pattern dozzle uses): `snapshot` first, then `device` deltas, comments
  * as heartbeat. Honours backpressure: while the socket is full, deltas wait in a per-device map
  * (latest wins, bounded); if it overflows the client gets a new snapshot once it drains.
  */

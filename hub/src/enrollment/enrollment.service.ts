@@ -20,7 +20,7 @@ const REASON_MESSAGE = {
 } as const;
 
 /**
- * Enrollment (issue #2 item 5): a provisioning token buys one device identity and its own MQTT
+ * Enrollment: a provisioning token buys one device identity and its own MQTT
  * credential. The token use is taken atomically first; if anything later fails, the device row
  * and the token use are given back, so a failed enrollment changes nothing.
  */

@@ -10,7 +10,7 @@ export const DEFAULT_FLEET = 'default';
 export class FleetsService implements OnApplicationBootstrap {
   constructor(private readonly repo: FleetsRepository) {}
 
-  /** A fleet named `default` exists from the first start (issue #2 item 5). */
+  /** A fleet named `default` exists from the first start. */
   async onApplicationBootstrap(): Promise<void> {
     await this.repo.insertIfMissing(randomId(16), DEFAULT_FLEET);
   }

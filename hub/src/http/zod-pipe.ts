@@ -4,7 +4,7 @@ import { describeZodIssues } from '../common/global-exception.filter.js';
 import { DomainError } from '../common/errors.js';
 
 /**
- * Validates a body or query at the edge (STYLE: validate once, then work with typed values).
+ * Validates a body or query at the edge (validate once, then work with typed values).
  * A failure is a 400 `bad_request` naming the bad fields; nothing downstream runs.
  */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {

@@ -20,7 +20,7 @@ export class PresenceRepository {
 
   /**
    * Applies a status message unless an equal-or-newer session is already recorded as newer
-   * (DESIGN §3: a stale Will from an older session must not mark a newer session offline).
+   * (a stale Will from an older session must not mark a newer session offline).
    * The session check is in the WHERE clause, so concurrent messages cannot race past it.
    */
   async apply(deviceId: string, msg: StatusMessage): Promise<ApplyResult> {

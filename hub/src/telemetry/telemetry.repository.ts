@@ -59,7 +59,7 @@ export type StoredPoint = Omit<RawRow, 'deviceId' | 'load5' | 'load15'> & { load
 
 /**
  * telemetry_raw / telemetry_1m. Plain SQL that runs unchanged on PGlite and PostgreSQL; every write
- * is idempotent (ON CONFLICT), so redelivered batches and re-run rollups are harmless (DESIGN §8).
+ * is idempotent (ON CONFLICT), so redelivered batches and re-run rollups are harmless.
  */
 @Injectable()
 export class TelemetryRepository {
