@@ -2,18 +2,14 @@ import { test } from 'node:test';
 import { dashboardShowsOnline } from './support/browser.js';
 import { HubProcess } from './support/hub-process.js';
 import { deviceLifecycle } from './support/lifecycle.js';
-import { startMosquitto } from './support/mosquitto.js';
-import { createTestDatabase } from './support/postgres.js';
+import { productionServices } from './support/production-services.js';
 
 // The production shape: a real Mosquitto 2 (dynamic-security plugin managed by the hub) and a
 // real PostgreSQL server, switched on by MQTT_URL and DATABASE_URL alone.
 test('device lifecycle end to end with external Mosquitto and real PostgreSQL', { timeout: 180_000 }, async (t) => {
-  const db = await createTestDatabase(t);
-  if (!db) return;
-  t.after(() => db.drop());
-  const broker = await startMosquitto(t);
-  if (!broker) return;
-  t.after(() => broker.stop());
+  const services = await productionServices(t);
+  if (!services) return;
+  const { db, broker } = services;
   const hub = await new HubProcess({
     databaseUrl: db.url,
     mqttUrl: broker.url,

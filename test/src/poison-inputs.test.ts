@@ -8,8 +8,7 @@ import { DB } from '../../hub/dist/common/tokens.js';
 import type { Db } from '../../hub/dist/db/client.js';
 import { TelemetryService } from '../../hub/dist/telemetry/telemetry.service.js';
 import { enrollRawDevice, hubMetric, rawPoints, sampleRow, statusPayload, telemetryPayload, waitForPoints, type RawDevice } from './support/device-client.js';
-import { startMosquitto } from './support/mosquitto.js';
-import { createTestDatabase } from './support/postgres.js';
+import { productionServices } from './support/production-services.js';
 import { waitFor } from './support/wait.js';
 
 const MIN = 60_000;
@@ -158,12 +157,9 @@ test('poison inputs and a flood from one device on PGlite and the embedded broke
 });
 
 test('poison inputs and a flood from one device on PostgreSQL and Mosquitto; a retained poison survives a hub restart harmlessly', { timeout: 180_000 }, async (t: TestContext) => {
-  const db = await createTestDatabase(t);
-  if (!db) return;
-  t.after(() => db.drop());
-  const broker = await startMosquitto(t);
-  if (!broker) return;
-  t.after(() => broker.stop());
+  const services = await productionServices(t);
+  if (!services) return;
+  const { db, broker } = services;
   const env = { PIFLEET_TELEMETRY_FLUSH_MS: '100', MQTT_URL: broker.url };
   const h = await startTestHub({ databaseUrl: db.url, env });
   let closed = false;
