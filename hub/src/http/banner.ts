@@ -15,7 +15,7 @@ export function banner(hub: RunningHub): string {
     '  enroll a device:',
     `    npx pifleet login --hub ${config.publicUrl} --user admin --password-stdin`,
     '    npx pifleet token create --fleet default --json',
-    `    npx pifleet-agent --hub ${config.publicUrl} --token <token> --data-dir ./agent-data`,
+    `    PIFLEET_TOKEN=<token> npx pifleet-agent --hub ${config.publicUrl} --data-dir ./agent-data`,
     '',
   ].join('\n');
 }

@@ -49,7 +49,8 @@ export class TokensService {
   }
 
   agentCommand(token: string): string {
-    return `npx pifleet-agent --hub ${this.config.publicUrl} --token ${token} --data-dir ./agent-data`;
+    // The token goes in the environment: process arguments are readable by every local user.
+    return `PIFLEET_TOKEN=${token} npx pifleet-agent --hub ${this.config.publicUrl} --data-dir ./agent-data`;
   }
 }
 
