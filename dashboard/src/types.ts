@@ -6,6 +6,7 @@ export type {
   Device,
   Fleet,
   IngestDrop,
+  LiveEventMap,
   LoginRequest,
   LoginResponse,
   Overview,
@@ -13,6 +14,7 @@ export type {
   Role,
   TelemetryPoint,
   TelemetrySeries,
+  TelemetryUpdate,
   UpdateDeviceRequest,
   User,
 } from '../../hub/src/contract';

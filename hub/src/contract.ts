@@ -24,8 +24,9 @@
  *   POST   /api/devices/:idOrName/revoke       admin    -> Device
  *   GET    /api/devices/:idOrName/telemetry    viewer+  ?from=ISO&to=ISO&resolution=raw|1m|auto -> TelemetrySeries
  *   GET    /api/devices/:idOrName/drops        viewer+  -> IngestDrop[] (what the hub refused from it)
- *   GET    /api/events                         viewer+  SSE: `snapshot` {devices: Device[]} first, then
- *                                                       `device` Device on every change; comments as heartbeat;
+ *   GET    /api/events                         viewer+  SSE (LiveEvent): `snapshot` {devices: Device[]} first,
+ *                                                       then `device` Device on every change of its row and
+ *                                                       `telemetry` TelemetryUpdate on new samples; comments as heartbeat;
  *                                                       429 `too_many_requests` past 10 streams of one user,
  *                                                       503 `unavailable` past 100 in all
  *   GET    /metrics                            viewer+  Prometheus text format
@@ -170,4 +171,19 @@ export interface IngestDrop {
   count: number;
   firstAt: string;
   lastAt: string;
+}
+
+/** A device's newest stored sample, pushed on the live stream as it is written (no re-read). */
+export interface TelemetryUpdate {
+  deviceId: string;
+  point: TelemetryPoint;
+  /** When the hub received it: the device was heard from then (its `lastSeenAt` at the latest). */
+  receivedAt: string;
+}
+
+/** The named events of GET /api/events, by name. */
+export interface LiveEventMap {
+  snapshot: { devices: Device[] };
+  device: Device;
+  telemetry: TelemetryUpdate;
 }

@@ -1,12 +1,13 @@
 /**
  * The app's single live view of the fleet, fed by ONE SSE connection to /api/events (the dozzle
- * model): the hub subscribes us first, then sends a `snapshot`, then a `device` event per change.
+ * model): the hub subscribes us first, then sends a `snapshot`, then a `device` event per change
+ * of a device's row and a `telemetry` event with each device's newest sample.
  * On every (re)connect the new snapshot replaces the whole state, so nothing missed while the
  * link was down can linger. Reconnects use full-jitter exponential backoff.
  */
 import { ApiError, describeError } from './client';
 import { readSse } from './sse';
-import type { Device } from '../types';
+import type { Device, LiveEventMap } from '../types';
 
 export type StreamPhase = 'connecting' | 'live' | 'retrying';
 
@@ -59,13 +60,20 @@ export class DeviceStore {
       try {
         await readSse('/api/events', signal, (ev) => {
           if (ev.event === 'snapshot') {
-            const { devices } = JSON.parse(ev.data) as { devices: Device[] };
+            const { devices } = JSON.parse(ev.data) as LiveEventMap['snapshot'];
             this.byId = new Map(devices.map((d) => [d.id, d]));
             attempt = 0;
             this.update({ loaded: true, phase: 'live', error: null, retryAt: null }, true);
           } else if (ev.event === 'device') {
-            const d = JSON.parse(ev.data) as Device;
+            const d = JSON.parse(ev.data) as LiveEventMap['device'];
             this.byId.set(d.id, d);
+            this.update({}, false);
+          } else if (ev.event === 'telemetry') {
+            const t = JSON.parse(ev.data) as LiveEventMap['telemetry'];
+            const d = this.byId.get(t.deviceId);
+            if (!d) return; // not in our snapshot (yet): its row event brings it with its telemetry
+            const seen = d.lastSeenAt && d.lastSeenAt > t.receivedAt ? d.lastSeenAt : t.receivedAt;
+            this.byId.set(d.id, { ...d, lastTelemetry: t.point, lastSeenAt: seen });
             this.update({}, false);
           }
         });

@@ -4,11 +4,12 @@ import type { HubEnv } from '../config/env.js';
 import { HubConfig } from '../config/hub-config.js';
 import { openDatabase, type DbHandle } from '../db/client.js';
 import { DeviceEvents } from './device-events.js';
+import { DomainEvents } from './domain-events.js';
 import { MetricsService } from './metrics.service.js';
 import { DB, DB_HANDLE, LOGGER } from './tokens.js';
 
 /**
- * Infrastructure every feature may use: config, database, logger, metrics, device events.
+ * Infrastructure every feature may use: config, database, logger, metrics, domain events.
  * Features depend on this module, never the other way round (modules form a DAG).
  */
 const providers = [
@@ -31,6 +32,15 @@ const providers = [
     },
     { provide: DB, inject: [DB_HANDLE], useFactory: (h: DbHandle) => h.db },
   MetricsService,
+  {
+    provide: DomainEvents,
+    inject: [LOGGER],
+    useFactory: (log: pino.Logger) => {
+      const events = new DomainEvents();
+      events.onListenerError = (name, err) => log.error({ err, event: name }, 'domain event listener failed');
+      return events;
+    },
+  },
   DeviceEvents,
 ];
 
@@ -47,7 +57,7 @@ export class CoreModule implements OnApplicationShutdown {
     return {
       module: CoreModule,
       providers: [{ provide: HubConfig, useValue: config }, ...providers],
-      exports: [HubConfig, LOGGER, DB_HANDLE, DB, MetricsService, DeviceEvents],
+      exports: [HubConfig, LOGGER, DB_HANDLE, DB, MetricsService, DomainEvents, DeviceEvents],
     };
   }
 

@@ -2,10 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Device, IngestDrop, Overview, TelemetrySeries } from '../contract.js';
 import type { BrokerAdmin } from '../broker/broker-admin.js';
-import { DeviceEvents } from '../common/device-events.js';
+import { DomainEvents } from '../common/domain-events.js';
 import { DomainError } from '../common/errors.js';
 import { BROKER_ADMIN, LOGGER } from '../common/tokens.js';
-import { DeviceLimits } from '../ingest/device-limits.service.js';
 import { IngestDrops } from '../ingest/ingest-drops.service.js';
 import { TelemetryService } from '../telemetry/telemetry.service.js';
 import { nextTags, type DeviceQuery, type TelemetryQuery, type UpdateDeviceInput } from './devices.dto.js';
@@ -16,9 +15,8 @@ export class DevicesService {
   constructor(
     private readonly repo: DevicesRepository,
     private readonly telemetry: TelemetryService,
-    private readonly events: DeviceEvents,
+    private readonly events: DomainEvents,
     private readonly ingestDrops: IngestDrops,
-    private readonly limits: DeviceLimits,
     @Inject(BROKER_ADMIN) private readonly broker: BrokerAdmin,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -47,7 +45,7 @@ export class DevicesService {
       if (tags.length > 32) throw new DomainError('bad_request', 'at most 32 tags per device');
       await this.repo.setTags(d.id, tags);
     }
-    this.events.changed(d.id);
+    this.events.emit('device.changed', { deviceId: d.id });
     return this.get(d.id);
   }
 
@@ -58,14 +56,14 @@ export class DevicesService {
   async revoke(idOrName: string): Promise<Device> {
     const d = await this.require(idOrName);
     await this.repo.markRevoked(d.id);
-    this.events.changed(d.id);
+    this.events.emit('device.changed', { deviceId: d.id });
+    this.events.emit('device.revoked', { deviceId: d.id });
     try {
       await this.broker.removeDevice(d.id);
     } catch (err) {
       this.log.error({ err, deviceId: d.id }, 'broker did not confirm the revoked device was disconnected');
       throw new DomainError('unavailable', 'device marked revoked, but the broker did not confirm the disconnect; retry');
     }
-    this.limits.forget(d.id);
     this.log.info({ deviceId: d.id, name: d.name }, 'device revoked');
     return this.get(d.id);
   }

@@ -67,7 +67,7 @@ test('a client that stops reading gets a fresh snapshot instead of an unbounded 
   sock.pause();
   const big = 'x'.repeat(2_000);
   for (let round = 0; round < 20; round++) {
-    stream!.push(Array.from({ length: 1_000 }, (_, i) => device(round * 1_000 + i, big)));
+    stream!.push({ devices: Array.from({ length: 1_000 }, (_, i) => device(round * 1_000 + i, big)) });
     await new Promise((r) => setImmediate(r));
   }
   assert.ok(20_000 > MAX_PENDING, 'the test overflows the pending bound');

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Device } from '../contract.js';
+import type { Device, LiveEventMap, TelemetryUpdate } from '../contract.js';
+import type { FeedBatch } from './device-feed.service.js';
 
 export const HEARTBEAT_MS = 15_000;
 /** Devices waiting for a slow client; past this the stream falls back to a fresh snapshot. */
@@ -8,12 +9,14 @@ export const MAX_PENDING = 5_000;
 const STALL_MS = 60_000;
 
 /**
- * One SSE connection (the pattern dozzle uses): `snapshot` first, then `device` deltas, comments
- * as heartbeat. Honours backpressure: while the socket is full, deltas wait in a per-device map
- * (latest wins, bounded); if it overflows the client gets a new snapshot once it drains.
+ * One SSE connection (the pattern dozzle uses): `snapshot` first, then `device` and `telemetry`
+ * deltas, comments as heartbeat. Honours backpressure: while the socket is full, deltas wait in
+ * per-device maps (latest wins, bounded); if one overflows the client gets a new snapshot once it
+ * drains (a snapshot carries each device's latest telemetry too).
  */
 export class SseStream {
   private readonly pending = new Map<string, Device>();
+  private readonly pendingTelemetry = new Map<string, TelemetryUpdate>();
   private ready = false;
   private resnapshot = false;
   private closed = false;
@@ -43,11 +46,13 @@ export class SseStream {
     this.flushPending();
   }
 
-  push(devices: Device[]): void {
+  push(batch: FeedBatch): void {
     if (this.closed) return;
-    for (const d of devices) this.pending.set(d.id, d);
-    if (this.pending.size > MAX_PENDING) {
+    for (const d of batch.devices ?? []) this.pending.set(d.id, d);
+    for (const t of batch.telemetry ?? []) this.pendingTelemetry.set(t.deviceId, t);
+    if (this.pending.size > MAX_PENDING || this.pendingTelemetry.size > MAX_PENDING) {
       this.pending.clear();
+      this.pendingTelemetry.clear();
       this.resnapshot = true;
     }
     if (this.ready && !this.res.writableNeedDrain) this.flushPending();
@@ -59,6 +64,7 @@ export class SseStream {
     clearInterval(this.heartbeat);
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.pending.clear();
+    this.pendingTelemetry.clear();
     if (!this.res.writableEnded) this.res.end();
     this.onClose();
   }
@@ -66,7 +72,7 @@ export class SseStream {
   private async sendSnapshot(): Promise<void> {
     this.resnapshot = false;
     const devices = await this.snapshot();
-    this.write(`event: snapshot\ndata: ${JSON.stringify({ devices })}\n\n`);
+    this.send('snapshot', { devices });
   }
 
   private flushPending(): void {
@@ -76,7 +82,11 @@ export class SseStream {
     }
     for (const [id, d] of this.pending) {
       this.pending.delete(id);
-      if (!this.write(`event: device\ndata: ${JSON.stringify(d)}\n\n`)) return;
+      if (!this.send('device', d)) return;
+    }
+    for (const [id, t] of this.pendingTelemetry) {
+      this.pendingTelemetry.delete(id);
+      if (!this.send('telemetry', t)) return;
     }
   }
 
@@ -86,6 +96,7 @@ export class SseStream {
     this.stallTimer = undefined;
     if (this.resnapshot) {
       this.pending.clear();
+      this.pendingTelemetry.clear();
       try {
         await this.sendSnapshot();
       } catch {
@@ -94,6 +105,11 @@ export class SseStream {
       }
     }
     this.flushPending();
+  }
+
+  /** One named event (the names and shapes are the contract's LiveEventMap). */
+  private send<K extends keyof LiveEventMap>(event: K, data: LiveEventMap[K]): boolean {
+    return this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   /** Returns false when the socket is full; the caller stops and waits for 'drain'. */

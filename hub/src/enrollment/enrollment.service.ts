@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PROTOCOL_VERSION, type EnrollRequest, type EnrollResponse } from '@pifleet/protocol';
 import { BrokerInfo } from '../broker/broker-info.js';
-import { DeviceEvents } from '../common/device-events.js';
+import { DomainEvents } from '../common/domain-events.js';
 import { DomainError } from '../common/errors.js';
 import { randomId, randomSecret, sha256 } from '../common/ids.js';
 import { MetricsService } from '../common/metrics.service.js';
@@ -33,7 +33,7 @@ export class EnrollmentService {
     private readonly tokens: TokensRepository,
     private readonly devices: DevicesRepository,
     private readonly broker: BrokerInfo,
-    private readonly events: DeviceEvents,
+    private readonly events: DomainEvents,
     metrics: MetricsService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
@@ -73,7 +73,7 @@ export class EnrollmentService {
     }
     const device = await this.devices.findByIdOrName(deviceId);
     this.enrolled.inc();
-    this.events.changed(deviceId);
+    this.events.emit('device.changed', { deviceId });
     this.log.info({ deviceId, name, fleet: device?.fleet, tokenId: use.id }, 'device enrolled');
     return {
       deviceId,

@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleInit }
 import type { Logger } from 'pino';
 import { deviceTopic, envelope, type ThrottledMessage } from '@pifleet/protocol';
 import { HubConfig } from '../config/hub-config.js';
+import { DomainEvents } from '../common/domain-events.js';
 import { LOGGER } from '../common/tokens.js';
 import { MqttLink } from '../broker/mqtt-link.js';
 import { DeviceBudget } from './token-bucket.js';
@@ -31,13 +32,17 @@ export class DeviceLimits implements OnModuleInit, BeforeApplicationShutdown {
   private readonly rows?: DeviceBudget;
   private readonly noticed = new Map<string, number>();
   private timer?: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
 
   constructor(
     config: HubConfig,
     private readonly link: MqttLink,
     private readonly drops: IngestDrops,
+    events: DomainEvents,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
+    // A revoked device starts from full buckets if it is ever enrolled again.
+    this.unsubscribe = events.on('device.revoked', ({ deviceId }) => this.forget(deviceId));
     const l = config.deviceLimits;
     if (!l) return;
     const budget = (perMin: number, minBurst: number) => (perMin > 0 ? new DeviceBudget(Math.max(perMin, minBurst), perMin / 60) : undefined);
@@ -52,6 +57,7 @@ export class DeviceLimits implements OnModuleInit, BeforeApplicationShutdown {
 
   beforeApplicationShutdown(): void {
     clearInterval(this.timer);
+    this.unsubscribe();
   }
 
   /** One message of `size` bytes from the device on `stream`: false (counted, device told) when over its limits. */
@@ -67,8 +73,7 @@ export class DeviceLimits implements OnModuleInit, BeforeApplicationShutdown {
     return this.refuse(deviceId, 'telemetry', 'rows', this.rows.waitMs(deviceId, n), n);
   }
 
-  /** A revoked or deleted device starts from full buckets if it ever comes back. */
-  forget(deviceId: string): void {
+  private forget(deviceId: string): void {
     for (const b of [this.messages, this.bytes, this.rows]) b?.forget(deviceId);
     this.noticed.delete(deviceId);
   }

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import type { TelemetryPoint } from '../contract.js';
+
+/**
+ * Every in-process domain event of the hub and its payload: one map, so an emitter and its
+ * listeners cannot disagree on a name or a shape. Features announce what happened here; others
+ * (live views, later the tunnel and alerting) listen, so no feature calls into another's internals.
+ */
+export interface DomainEventMap {
+  /** A device's row changed (presence, name, tags, status, enrollment): live views re-read it. */
+  'device.changed': { deviceId: string };
+  /** A device was revoked (its row is marked first): whatever it holds open must end now. */
+  'device.revoked': { deviceId: string };
+  /** Telemetry was stored; `point` is the device's newest sample of the write, sent to live views as is. */
+  'telemetry.stored': { deviceId: string; point: TelemetryPoint; receivedAt: Date };
+}
+
+export type DomainEventName = keyof DomainEventMap;
+export type DomainListener<K extends DomainEventName> = (payload: DomainEventMap[K]) => void;
+
+/**
+ * The hub's typed, synchronous event bus. A listener that throws is reported and skipped: one
+ * faulty subscriber must not stop the emitter (a telemetry write, a presence update) or the
+ * other listeners. Listeners must be quick; slow work belongs in a queue of their own.
+ */
+@Injectable()
+export class DomainEvents {
+  private readonly listeners = new Map<DomainEventName, Set<DomainListener<never>>>();
+  /** Listener failures, for tests and the log; set by whoever owns a logger (CoreModule). */
+  onListenerError: (name: DomainEventName, err: unknown) => void = () => undefined;
+
+  emit<K extends DomainEventName>(name: K, payload: DomainEventMap[K]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const l of set) {
+      try {
+        (l as DomainListener<K>)(payload);
+      } catch (err) {
+        this.onListenerError(name, err);
+      }
+    }
+  }
+
+  /** Subscribes; the returned function unsubscribes. */
+  on<K extends DomainEventName>(name: K, listener: DomainListener<K>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as DomainListener<never>);
+    return () => void set.delete(listener as DomainListener<never>);
+  }
+}
