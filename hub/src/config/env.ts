@@ -24,6 +24,12 @@ const EnvSchema = z.object({
   /** How often buffered telemetry is written to the database, in ms. */
   PIFLEET_TELEMETRY_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /**
+   * Telemetry rows the hub holds in memory while they wait to be written (~1 minute of 5,000
+   * devices at one sample per 10 s, many times over). When full, the hub stops acknowledging
+   * telemetry until the database catches up, and the broker keeps the rest.
+   */
+  PIFLEET_TELEMETRY_BUFFER_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
+  /**
    * Accepted window for telemetry sample times, relative to the hub's clock: older samples would
    * be deleted by retention at once, newer ones come from a wrong clock. Outside it they are
    * dropped and counted (`pifleet_ingest_rejected_total{reason="too_old"|"future"}`).

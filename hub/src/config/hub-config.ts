@@ -22,6 +22,8 @@ export class HubConfig {
   readonly deviceMqttUrl: string;
   readonly logLevel: HubEnv['PIFLEET_LOG_LEVEL'];
   readonly telemetryFlushMs: number;
+  /** Rows held in memory before telemetry waits for the writer (backpressure through the broker). */
+  readonly telemetryBufferRows: number;
   /** Accepted telemetry sample times: [now - maxAge, now + maxFuture]. */
   readonly telemetryWindow: { maxAgeMs: number; maxFutureMs: number };
   /** Sustained per-device rates (per minute); undefined when PIFLEET_DEVICE_LIMITS=off. 0 = unlimited. */
@@ -47,6 +49,7 @@ export class HubConfig {
     this.deviceMqttUrl = env.PIFLEET_DEVICE_MQTT_URL ?? this.defaultDeviceMqttUrl(env);
     this.logLevel = env.PIFLEET_LOG_LEVEL;
     this.telemetryFlushMs = env.PIFLEET_TELEMETRY_FLUSH_MS;
+    this.telemetryBufferRows = env.PIFLEET_TELEMETRY_BUFFER_ROWS;
     this.telemetryWindow = { maxAgeMs: env.PIFLEET_TELEMETRY_MAX_AGE_MS, maxFutureMs: env.PIFLEET_TELEMETRY_MAX_FUTURE_MS };
     this.deviceLimits =
       env.PIFLEET_DEVICE_LIMITS === 'off'

@@ -14,6 +14,12 @@ import { PresenceRepository } from './presence.repository.js';
 
 /** Devices with a status waiting to be written; one entry per device, so the bound is the fleet size. */
 const MAX_PENDING = 100_000;
+/**
+ * Statuses of new devices waiting for room while MAX_PENDING devices are pending. The MQTT link
+ * hands over one message at a time and waits for it, so more pile up only through its ack
+ * timeout; past this bound one is dropped and counted (`overload`).
+ */
+const MAX_WAITING = 1000;
 const MAX_TOUCHED = 100_000;
 const TOUCH_FLUSH_MS = 5000;
 const GAUGE_REFRESH_MS = 30_000;
@@ -27,6 +33,8 @@ const GAUGE_REFRESH_MS = 30_000;
 export class PresenceService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly pending = new Map<string, StatusMessage>();
   private readonly touched = new Set<string>();
+  /** FIFO of statuses waiting for `pending` to have room; woken as the worker writes. */
+  private readonly roomWaiters: (() => void)[] = [];
   private working?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
   private retry?: NodeJS.Timeout;
@@ -78,7 +86,12 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     while (this.working) await this.working;
   }
 
-  onStatus(topic: string, payload: Buffer): void {
+  /**
+   * Resolves once the status is pending (or was ignored or dropped and counted). With MAX_PENDING
+   * devices already pending it waits for the worker to write some: the MQTT acknowledgement waits
+   * with it, so a full queue is backpressure instead of a lost status.
+   */
+  async onStatus(topic: string, payload: Buffer): Promise<void> {
     const parsed = parseDeviceTopic(topic);
     if (!parsed) return void this.drops.record('presence', 'topic', undefined);
     const deviceId = parsed.deviceId;
@@ -90,10 +103,13 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     const limited = !r.ok || r.value.state === 'online';
     if (limited && !this.limits.admit(deviceId, 'presence', payload.length)) return;
     if (!r.ok) return void this.drops.record('presence', r.error, deviceId, 1, r.detail);
+    while (!this.pending.has(deviceId) && this.pending.size >= MAX_PENDING) {
+      if (this.roomWaiters.length >= MAX_WAITING) return void this.drops.record('presence', 'overload', deviceId);
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
     const prev = this.pending.get(deviceId);
     // Keep the newest session; for the same session the later message wins (online -> offline).
     if (prev && prev.session > r.value.session) return void this.ignored.inc({ reason: 'stale' });
-    if (!prev && this.pending.size >= MAX_PENDING) return void this.drops.record('presence', 'overload', deviceId);
     this.pending.set(deviceId, r.value);
     this.kick();
   }
@@ -130,6 +146,7 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
         break;
       }
       this.failures = 0;
+      this.wakeWaiters();
       if (result === 'applied') {
         changed = true;
         this.events.changed(deviceId);
@@ -139,6 +156,12 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     }
     // Not awaited: a status arriving during that query must find `working` already cleared.
     if (changed) void this.refreshGauge();
+  }
+
+  /** Room is made only by a write that succeeded: a failed one puts its status back. */
+  private wakeWaiters(): void {
+    let room = MAX_PENDING - this.pending.size;
+    while (room-- > 0 && this.roomWaiters.length > 0) this.roomWaiters.shift()!();
   }
 
   private async flushTouched(): Promise<void> {

@@ -14,10 +14,8 @@ import { retryDelayMs, writeIsolating } from '../ingest/isolating-write.js';
 import { sqlState } from '../db/errors.js';
 import { TelemetryBuffer } from './telemetry-buffer.js';
 import { TelemetryRepository, type StoredPoint } from './telemetry.repository.js';
-import { toPoint, toRawRows } from './telemetry-units.js';
+import { toPoint, toRawRows, type RawRow } from './telemetry-units.js';
 
-/** ~1 minute of 5,000 devices at one sample per 10 s, many times over; beyond it the oldest go. */
-const BUFFER_ROWS = 200_000;
 /** 16 parameters a row keeps one INSERT under Postgres' 65,535 bind parameters. */
 const BATCH_ROWS = 2000;
 /**
@@ -41,10 +39,12 @@ export interface HistoryQuery {
  * Telemetry intake and history. Messages are validated and converted at the edge, buffered
  * (bounded), and written in multi-row batches every telemetryFlushMs; a minute job rolls
  * completed minutes into telemetry_1m and applies retention (raw 24 h, rollups 30 days).
+ * A full buffer holds the message (and so its MQTT acknowledgement) until the writer has made
+ * room: during a database outage the broker keeps what the hub cannot hold, nothing is dropped.
  */
 @Injectable()
 export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown {
-  private readonly buffer = new TelemetryBuffer(BUFFER_ROWS);
+  private readonly buffer: TelemetryBuffer;
   private timers: NodeJS.Timeout[] = [];
   private flushing?: Promise<void>;
   private rolling?: Promise<void>;
@@ -69,9 +69,11 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     metrics: MetricsService,
   ) {
     this.batchRows = config.databaseUrl ? BATCH_ROWS : PGLITE_BATCH_ROWS;
+    this.buffer = new TelemetryBuffer(config.telemetryBufferRows);
     this.m = {
       written: metrics.counter('pifleet_telemetry_rows_written_total', 'Telemetry rows written to telemetry_raw'),
       depth: metrics.gauge('pifleet_telemetry_buffer_rows', 'Telemetry rows waiting to be written'),
+      waiting: metrics.gauge('pifleet_telemetry_buffer_waiting', 'Telemetry messages waiting for room in the full buffer'),
       flush: metrics.histogram('pifleet_telemetry_flush_seconds', 'Duration of one telemetry batch write', [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
       errors: metrics.counter('pifleet_telemetry_write_errors_total', 'Failed telemetry writes and rollups (kept for retry)', ['op']),
     };
@@ -92,7 +94,8 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     await this.flush();
   }
 
-  onTelemetry(topic: string, payload: Buffer): void {
+  /** Resolves once the message's rows are in the buffer (or it was dropped and counted). */
+  async onTelemetry(topic: string, payload: Buffer): Promise<void> {
     const parsed = parseDeviceTopic(topic);
     if (!parsed) return void this.drops.record('telemetry', 'topic', undefined);
     const deviceId = parsed.deviceId;
@@ -105,8 +108,14 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     for (const [reason, n] of batch.rejected) this.drops.record('telemetry', reason, deviceId, n, reason === 'range' ? [...batch.badFields].join(',') : undefined);
     this.presence.seen(deviceId);
     if (batch.rows.length === 0 || !this.limits.admitRows(deviceId, batch.rows.length)) return;
-    for (const old of this.buffer.push(batch.rows)) this.drops.record('telemetry', 'buffer_full', old.deviceId);
+    let queued = this.buffer.push(batch.rows);
+    if (queued !== true && queued !== false) {
+      this.m.waiting.set(this.buffer.waiting);
+      queued = await queued;
+    }
+    if (!queued) this.drops.record('telemetry', 'buffer_full', deviceId, batch.rows.length);
     this.m.depth.set(this.buffer.size);
+    this.m.waiting.set(this.buffer.waiting);
   }
 
   /** Writes everything buffered so far (one flush at a time); rows are kept while the database is away. */
@@ -120,19 +129,26 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     while (this.buffer.size > 0) {
       const rows = this.buffer.take(this.batchRows);
       const end = this.m.flush.startTimer();
-      const r = await writeIsolating(
-        rows,
-        (chunk) => this.repo.insertRaw(chunk),
-        (row, err) => this.drops.record('telemetry', 'db_rejected', row.deviceId, 1, sqlState(err)),
-      );
+      let r: Awaited<ReturnType<typeof writeIsolating<RawRow>>>;
+      try {
+        r = await writeIsolating(
+          rows,
+          (chunk) => this.repo.insertRaw(chunk),
+          (row, err) => this.drops.record('telemetry', 'db_rejected', row.deviceId, 1, sqlState(err)),
+        );
+      } catch (err) {
+        // Not expected (outages come back as `unwritten`), but the rows must not vanish with it.
+        r = { written: 0, rejected: 0, unwritten: rows, error: err };
+      }
       end();
+      // Written and refused rows leave memory and make room for messages waiting on a full buffer.
+      this.buffer.settle(rows.length, r.unwritten);
       if (r.written > 0) this.m.written.inc(r.written);
       if (r.unwritten) {
         this.failures++;
         this.retryAt = Date.now() + retryDelayMs(this.failures);
         this.m.errors.inc({ op: 'insert' });
         this.log.warn({ err: r.error, rows: r.unwritten.length, retryInMs: this.retryAt - Date.now() }, 'telemetry write failed; will retry');
-        for (const old of this.buffer.putBack(r.unwritten)) this.drops.record('telemetry', 'buffer_full', old.deviceId);
         this.m.depth.set(this.buffer.size);
         break;
       }
