@@ -6,3 +6,4 @@ export * from './messages.js';
 export * from './enrollment.js';
 export * from './decode.js';
 export * from './text.js';
+export * from './registry.js';

@@ -21,3 +21,12 @@ export const TELEMETRY_MAX_SAMPLES_PER_MESSAGE = 500;
 
 /** MQTT keepalive the agent asks for by default (seconds); the broker declares it dead after 1.5x. */
 export const DEFAULT_KEEPALIVE_S = 60;
+
+/**
+ * A topic level the sender chooses (an event kind, a command name): short, lower case, and never
+ * an MQTT wildcard or separator, so it cannot widen a subscription or escape its leaf.
+ */
+export const TOPIC_PARAM_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
+
+/** Most apps a desired state and most services a reported state may list. */
+export const MAX_STATE_ENTRIES = 256;

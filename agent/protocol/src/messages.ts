@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MIN_SUPPORTED_PROTOCOL_VERSION } from './version.js';
-import { TELEMETRY_MAX_SAMPLES_PER_MESSAGE } from './limits.js';
-import { storableString } from './text.js';
+import { MAX_STATE_ENTRIES, NAME_PATTERN, TELEMETRY_MAX_SAMPLES_PER_MESSAGE, TOPIC_PARAM_PATTERN } from './limits.js';
+import { storableJson, storableRecord, storableString } from './text.js';
 
 /** Every payload carries `{ v, type, id, ts }`; `id` is unique per sender, `ts` is ms since epoch. */
 const envelope = {
@@ -75,3 +75,103 @@ export const ThrottledMessageSchema = z.object({
   retryAfterMs: z.number().int().nonnegative().max(3600_000),
 });
 export type ThrottledMessage = z.infer<typeof ThrottledMessageSchema>;
+
+/** Millisecond timestamps: non-negative and inside the range a JavaScript Date can hold. */
+const epochMs = z.number().int().nonnegative().max(8.64e15);
+
+/** App and service names share the pattern of operator-given names, so they are safe as keys anywhere. */
+const entryName = z.string().regex(NAME_PATTERN);
+const boundedEntries = <T extends z.ZodType>(value: T) =>
+  z.record(entryName, value).refine((r) => Object.keys(r).length <= MAX_STATE_ENTRIES, {
+    message: `more than ${MAX_STATE_ENTRIES} entries`,
+  });
+
+/**
+ * What the hub wants running on the device, retained on `.../state/desired` so a device that
+ * (re)connects gets the latest at once. `version` only grows; a device ignores a message whose
+ * version is older than the one it has applied (a stale retained copy, a reordered delivery).
+ */
+export const StateDesiredMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('state-desired'),
+  version: z.number().int().nonnegative(),
+  /** Per app; the shape of an app is defined by the supervision capability, so any object is accepted here. */
+  apps: boundedEntries(z.record(z.string().max(64), z.unknown())),
+});
+export type StateDesiredMessage = z.infer<typeof StateDesiredMessageSchema>;
+
+/** Lifecycle of one supervised service, as the agent reports it. */
+export const SERVICE_STATES = ['PENDING', 'STARTING', 'RUNNING', 'UNHEALTHY', 'EXITED', 'BACKOFF', 'FATAL', 'STOPPING', 'STOPPED'] as const;
+export type ServiceState = (typeof SERVICE_STATES)[number];
+
+/** One service in a reported state. Unknown fields are dropped on parse, so newer agents stay accepted. */
+export const ServiceStatusSchema = z.object({
+  state: z.enum(SERVICE_STATES),
+  /** Image or version the service runs. */
+  image: storableString(255).optional(),
+  /** Since when the service is in `state`, ms since epoch. */
+  since: epochMs.optional(),
+  restarts: z.number().int().nonnegative().optional(),
+  exitCode: z.number().int().optional(),
+  /** Human-readable detail (last error, health check output), trimmed by the agent. */
+  message: storableString(1024).optional(),
+});
+export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
+
+/**
+ * What the device actually runs, retained on `.../state/reported`: the desired `version` it last
+ * applied and per service its state, so the hub can show convergence without asking.
+ */
+export const StateReportedMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('state-reported'),
+  desiredVersion: z.number().int().nonnegative(),
+  services: boundedEntries(ServiceStatusSchema),
+  /** The container engine the services run on, when the agent can tell. */
+  engine: z.enum(['up', 'down']).optional(),
+});
+export type StateReportedMessage = z.infer<typeof StateReportedMessageSchema>;
+
+/**
+ * Something that happened on the device, on `.../evt/{kind}`. `seq` counts per device, so the hub
+ * can drop a QoS 1 redelivery; `at` is when it happened (the envelope `ts` is when it was sent).
+ */
+export const EventMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('evt'),
+  /** Equals the topic's last level; receivers check it (decodeLeaf). */
+  kind: z.string().regex(TOPIC_PARAM_PATTERN),
+  seq: z.number().int().nonnegative(),
+  at: epochMs,
+  data: storableRecord(),
+});
+export type EventMessage = z.infer<typeof EventMessageSchema>;
+
+/**
+ * A command from the hub on `.../cmd/{name}`; the envelope `id` is the correlation id the device
+ * answers with on `cmd/res`. A device does not start a command whose `deadline` has passed.
+ */
+export const CommandMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('cmd'),
+  /** Equals the topic's last level; `res` is taken by the responses' leaf. */
+  name: z
+    .string()
+    .regex(TOPIC_PARAM_PATTERN)
+    .refine((n) => n !== 'res', { message: '"res" is not a command name' }),
+  args: storableRecord(),
+  deadline: epochMs,
+});
+export type CommandMessage = z.infer<typeof CommandMessageSchema>;
+
+/** The device's answer to one command, on `.../cmd/res`. */
+export const CommandResultMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('cmd-res'),
+  /** The `id` of the command answered. */
+  re: z.string().min(1).max(64),
+  ok: z.boolean(),
+  result: storableJson().optional(),
+  error: z.object({ code: storableString(64), message: storableString(1024) }).optional(),
+});
+export type CommandResultMessage = z.infer<typeof CommandResultMessageSchema>;

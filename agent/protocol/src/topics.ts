@@ -1,4 +1,5 @@
 import { DEVICE_ID_PATTERN } from './limits.js';
+import type { DeviceLeaf } from './registry.js';
 
 /**
  * Topic tree. The device id is always the 4th level (`pifleet/v1/dev/{id}/...`) so that broker
@@ -7,9 +8,6 @@ import { DEVICE_ID_PATTERN } from './limits.js';
 export const TOPIC_ROOT = 'pifleet/v1';
 export const DEVICE_ROOT = `${TOPIC_ROOT}/dev`;
 export const HUB_STATUS_TOPIC = `${TOPIC_ROOT}/hub/status`;
-
-/** Leaves under a device's root: `status` and `telemetry` from the device, `throttled` from the hub. */
-export type DeviceLeaf = 'status' | 'telemetry' | 'throttled';
 
 export function deviceTopic(deviceId: string, leaf: DeviceLeaf | string): string {
   return `${DEVICE_ROOT}/${deviceId}/${leaf}`;
