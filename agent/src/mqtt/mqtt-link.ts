@@ -1,9 +1,10 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { HUB_STATUS_TOPIC, HubStatusMessageSchema, ThrottledMessageSchema, decodePayload, deviceTopic, type DeviceInfo } from '@pifleet/protocol';
+import { deviceTopic, type DeviceInfo, type HubPublishedLeaf, type HubStatusMessage, type ThrottledMessage } from '@pifleet/protocol';
 import type { Identity } from '../identity/identity-store.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import { TRUST_HINT, untrustedCertCode } from '../util/tls-trust.js';
+import { InboundDispatcher, type InboundHandler } from './inbound.js';
 import { CREDENTIAL_REFUSED_CODES, offlineStatus, onlineStatus } from './status-payloads.js';
 
 export type ConnectFn = (url: string, opts: IClientOptions) => MqttClient;
@@ -41,8 +42,21 @@ export class MqttLink {
   private throttledUntil = 0;
   private loop: Promise<void> | undefined;
   private readonly stop = new AbortController();
+  private readonly inbound: InboundDispatcher;
 
-  constructor(private readonly o: MqttLinkOptions) {}
+  constructor(private readonly o: MqttLinkOptions) {
+    this.inbound = new InboundDispatcher(o.identity.deviceId, o.log);
+    this.inbound.subscribe('hub/status', (msg) => this.onHubStatus(msg));
+    this.inbound.subscribe('throttled', (msg) => this.onThrottled(msg));
+  }
+
+  /**
+   * Handles every message of a hub-published leaf, decoded and validated; kept across reconnects.
+   * Returns the unsubscribe.
+   */
+  subscribe<L extends HubPublishedLeaf>(leaf: L, handler: InboundHandler<L>): () => void {
+    return this.inbound.subscribe(leaf, handler);
+  }
 
   get connected(): boolean {
     return this.client?.connected === true;
@@ -127,16 +141,10 @@ export class MqttLink {
         client.publish(statusTopic, onlineStatus(session, this.o.info), { qos: 1, retain: true }, (err) => {
           if (err) log.warn('online status not delivered', { err });
         });
-        client.subscribe(HUB_STATUS_TOPIC, { qos: 1 }, (err, granted) => {
-          // A broker ACL that forbids the hub topic answers 128; then we never hold traffic back.
-          if (err || granted?.some((g) => g.qos === 128)) log.warn('cannot subscribe to hub status', { err });
-        });
-        client.subscribe(deviceTopic(identity.deviceId, 'throttled'), { qos: 0 }, (err) => {
-          if (err) log.warn('cannot subscribe to throttle notices', { err });
-        });
+        // Without the hub status (a broker ACL refusing it) hubUp stays true: traffic is never held back.
+        this.inbound.attach(client);
         this.o.onUp?.();
       });
-      client.on('message', (topic, payload) => this.onMessage(topic, payload));
       client.on('error', (err: Error & { code?: unknown }) => {
         if (typeof err.code === 'number' && CREDENTIAL_REFUSED_CODES.has(err.code)) refused = true;
         else if (untrustedCertCode(err)) {
@@ -147,6 +155,7 @@ export class MqttLink {
       client.on('close', () => {
         signal.removeEventListener('abort', onAbort);
         if (this.client === client) this.client = undefined;
+        this.inbound.detach(client);
         if (wasUp && !signal.aborted) log.warn('mqtt connection lost', { session });
         client.removeAllListeners();
         client.on('error', () => {}); // late socket errors after close must not crash the process
@@ -156,27 +165,18 @@ export class MqttLink {
     });
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
-    if (topic === deviceTopic(this.o.identity.deviceId, 'throttled')) return this.onThrottled(payload);
-    if (topic !== HUB_STATUS_TOPIC) return;
-    const r = decodePayload(HubStatusMessageSchema, payload);
-    if (!r.ok) {
-      this.o.log.debug('dropped invalid hub status', { error: r.error });
-      return;
-    }
-    const online = r.value.state === 'online';
-    if (online !== this.hubUp) this.o.log.info('hub status', { state: r.value.state });
+  private onHubStatus(msg: HubStatusMessage): void {
+    const online = msg.state === 'online';
+    if (online !== this.hubUp) this.o.log.info('hub status', { state: msg.state });
     this.hubUp = online;
     this.o.onHubStatus?.(online);
   }
 
   /** The hub dropped some of our messages for exceeding this device's limits: pause bulk traffic. */
-  private onThrottled(payload: Buffer): void {
-    const r = decodePayload(ThrottledMessageSchema, payload);
-    if (!r.ok) return;
-    const until = Date.now() + r.value.retryAfterMs;
+  private onThrottled(msg: ThrottledMessage): void {
+    const until = Date.now() + msg.retryAfterMs;
     if (until <= this.throttledUntil) return;
-    this.o.log.warn('hub throttled this device; holding telemetry back (kept buffered)', { reason: r.value.reason, retryAfterMs: r.value.retryAfterMs });
+    this.o.log.warn('hub throttled this device; holding telemetry back (kept buffered)', { reason: msg.reason, retryAfterMs: msg.retryAfterMs });
     this.throttledUntil = until;
   }
 
