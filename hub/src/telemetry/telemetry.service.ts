@@ -54,6 +54,8 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
   /** Consecutive failed writes (database away) and when the writer may try again. */
   private failures = 0;
   private retryAt = 0;
+  /** When a full buffer was last logged: once a minute is enough to say the hub is holding back. */
+  private fullLoggedAt = 0;
   private readonly batchRows: number;
   private readonly m;
 
@@ -111,6 +113,10 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     let queued = this.buffer.push(batch.rows);
     if (queued !== true && queued !== false) {
       this.m.waiting.set(this.buffer.waiting);
+      if (Date.now() - this.fullLoggedAt >= 60_000) {
+        this.fullLoggedAt = Date.now();
+        this.log.warn({ rows: this.buffer.size, capacity: this.buffer.capacity }, 'telemetry buffer full; holding MQTT acknowledgements until rows are written');
+      }
       queued = await queued;
     }
     if (!queued) this.drops.record('telemetry', 'buffer_full', deviceId, batch.rows.length);
