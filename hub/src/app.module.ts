@@ -33,7 +33,7 @@ const FEATURES = [
 
 /**
  * The hub's composition root. Infrastructure (core, broker) first, then features; features talk
- * through exported services and DeviceEvents, never through each other's repositories' tables.
+ * through exported services and DomainEvents, never through each other's repositories' tables.
  */
 @Module({})
 export class AppModule {

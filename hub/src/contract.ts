@@ -173,11 +173,14 @@ export interface IngestDrop {
   lastAt: string;
 }
 
-/** A device's newest stored sample, pushed on the live stream as it is written (no re-read). */
+/**
+ * A device's newest sample of one write, pushed on the live stream as it is stored (no re-read).
+ * Buffered data that arrives late can be older than a point sent before: keep the newer one.
+ */
 export interface TelemetryUpdate {
   deviceId: string;
   point: TelemetryPoint;
-  /** When the hub received it: the device was heard from then (its `lastSeenAt` at the latest). */
+  /** When the hub stored it; the device was heard from shortly before (its `lastSeenAt`). */
   receivedAt: string;
 }
 

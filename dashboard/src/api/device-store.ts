@@ -73,7 +73,9 @@ export class DeviceStore {
             const d = this.byId.get(t.deviceId);
             if (!d) return; // not in our snapshot (yet): its row event brings it with its telemetry
             const seen = d.lastSeenAt && d.lastSeenAt > t.receivedAt ? d.lastSeenAt : t.receivedAt;
-            this.byId.set(d.id, { ...d, lastTelemetry: t.point, lastSeenAt: seen });
+            // Late buffered samples can be older than what we show: keep the newer point.
+            const newer = !d.lastTelemetry || t.point.ts >= d.lastTelemetry.ts;
+            this.byId.set(d.id, { ...d, lastTelemetry: newer ? t.point : d.lastTelemetry, lastSeenAt: seen });
             this.update({}, false);
           }
         });

@@ -3,7 +3,6 @@ import pino from 'pino';
 import type { HubEnv } from '../config/env.js';
 import { HubConfig } from '../config/hub-config.js';
 import { openDatabase, type DbHandle } from '../db/client.js';
-import { DeviceEvents } from './device-events.js';
 import { DomainEvents } from './domain-events.js';
 import { MetricsService } from './metrics.service.js';
 import { DB, DB_HANDLE, LOGGER } from './tokens.js';
@@ -41,7 +40,6 @@ const providers = [
       return events;
     },
   },
-  DeviceEvents,
 ];
 
 /**
@@ -57,7 +55,7 @@ export class CoreModule implements OnApplicationShutdown {
     return {
       module: CoreModule,
       providers: [{ provide: HubConfig, useValue: config }, ...providers],
-      exports: [HubConfig, LOGGER, DB_HANDLE, DB, MetricsService, DomainEvents, DeviceEvents],
+      exports: [HubConfig, LOGGER, DB_HANDLE, DB, MetricsService, DomainEvents],
     };
   }
 

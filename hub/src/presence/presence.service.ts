@@ -2,7 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, type OnModuleInit }
 import type { Logger } from 'pino';
 import { StatusMessageSchema, allDevices, decodePayload, parseDeviceTopic, type StatusMessage } from '@pifleet/protocol';
 import { HubConfig } from '../config/hub-config.js';
-import { DeviceEvents } from '../common/device-events.js';
+import { DomainEvents } from '../common/domain-events.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
 import { MqttLink } from '../broker/mqtt-link.js';
@@ -47,7 +47,7 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
     private readonly config: HubConfig,
     private readonly repo: PresenceRepository,
     private readonly link: MqttLink,
-    private readonly events: DeviceEvents,
+    private readonly events: DomainEvents,
     private readonly limits: DeviceLimits,
     private readonly drops: IngestDrops,
     @Inject(LOGGER) private readonly log: Logger,
@@ -60,7 +60,7 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
   async onModuleInit(): Promise<void> {
     if (this.config.embeddedBroker) {
       // A fresh embedded broker has no sessions: whoever was online before the restart is not now.
-      for (const id of await this.repo.markAllOffline()) this.events.changed(id);
+      for (const deviceId of await this.repo.markAllOffline()) this.events.emit('device.changed', { deviceId });
     }
     await this.refreshGauge();
     this.link.subscribe(allDevices('status'), (topic, payload) => this.onStatus(topic, payload), { qos: 1 });
@@ -149,7 +149,7 @@ export class PresenceService implements OnModuleInit, BeforeApplicationShutdown 
       this.wakeWaiters();
       if (result === 'applied') {
         changed = true;
-        this.events.changed(deviceId);
+        this.events.emit('device.changed', { deviceId });
       } else if (result) {
         this.ignored.inc({ reason: result });
       }

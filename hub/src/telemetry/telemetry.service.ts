@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TelemetryMessageSchema, allDevices, decodePayload, parseDeviceTopic } from '@pifleet/protocol';
 import { HubConfig } from '../config/hub-config.js';
 import type { TelemetryPoint, TelemetrySeries } from '../contract.js';
-import { DeviceEvents } from '../common/device-events.js';
+import { DomainEvents } from '../common/domain-events.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
 import { MqttLink } from '../broker/mqtt-link.js';
@@ -64,7 +64,7 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     private readonly repo: TelemetryRepository,
     private readonly link: MqttLink,
     private readonly presence: PresenceService,
-    private readonly events: DeviceEvents,
+    private readonly events: DomainEvents,
     private readonly limits: DeviceLimits,
     private readonly drops: IngestDrops,
     @Inject(LOGGER) private readonly log: Logger,
@@ -135,12 +135,16 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
     while (this.buffer.size > 0) {
       const rows = this.buffer.take(this.batchRows);
       const end = this.m.flush.startTimer();
+      const rejected = new Set<RawRow>();
       let r: Awaited<ReturnType<typeof writeIsolating<RawRow>>>;
       try {
         r = await writeIsolating(
           rows,
           (chunk) => this.repo.insertRaw(chunk),
-          (row, err) => this.drops.record('telemetry', 'db_rejected', row.deviceId, 1, sqlState(err)),
+          (row, err) => {
+            rejected.add(row);
+            this.drops.record('telemetry', 'db_rejected', row.deviceId, 1, sqlState(err));
+          },
         );
       } catch (err) {
         // Not expected (outages come back as `unwritten`), but the rows must not vanish with it.
@@ -160,13 +164,28 @@ export class TelemetryService implements OnModuleInit, BeforeApplicationShutdown
       }
       this.failures = 0;
       this.m.depth.set(this.buffer.size);
-      // Live views show each device's latest figures; the device feed coalesces these per window.
-      for (const id of new Set(rows.map((row) => row.deviceId))) this.events.changed(id);
+      this.announce(rows, rejected);
       const earliest = rows.reduce((min, row) => (row.ts < min ? row.ts : min), rows[0]!.ts);
       if (this.watermark && earliest < this.watermark && (!this.dirtyFrom || earliest < this.dirtyFrom)) this.dirtyFrom = earliest;
       // Let HTTP requests and MQTT messages in between two statements.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * Tells live views each device's newest sample of a completed write (`telemetry.stored`), so
+   * they need not re-read anything. A late batch may hold samples older than one sent before;
+   * receivers keep the newer (TelemetryUpdate).
+   */
+  private announce(rows: RawRow[], rejected: Set<RawRow>): void {
+    const newest = new Map<string, RawRow>();
+    for (const row of rows) {
+      if (rejected.has(row)) continue;
+      const seen = newest.get(row.deviceId);
+      if (!seen || row.ts > seen.ts) newest.set(row.deviceId, row);
+    }
+    const receivedAt = new Date();
+    for (const [deviceId, { deviceId: _id, ...row }] of newest) this.events.emit('telemetry.stored', { deviceId, point: toPoint(row), receivedAt });
   }
 
   /** Rolls up completed minutes (plus any minute that received late data) and applies retention. */
