@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { metricValue } from './bench/lib/proc-stats.js';
 import { AgentProcess } from './support/agent-process.js';
 import type { Api } from './support/api.js';
@@ -14,20 +14,27 @@ interface Point {
   ts: string;
 }
 
-// PostgreSQL goes away under a running hub (server restart, failover): the hub says so on
-// /api/health and with 503s, keeps the telemetry it receives in its bounded buffer, and writes it
-// once the database is back — no gap in the device's history, and presence catches up.
-test('a database outage loses no telemetry and presence catches up afterwards', { timeout: 150_000 }, async (t) => {
+/** A fresh database on the real server, reached through a FlakyLink the test can cut and heal. */
+async function postgresBehindLink(t: TestContext): Promise<{ link: FlakyLink; viaLink: URL } | undefined> {
   const db = await createTestDatabase(t);
-  if (!db) return;
+  if (!db) return undefined;
   t.after(() => db.drop());
-  const target = new URL(db.url);
-  const link = new FlakyLink(Number(target.port || 5432));
+  const link = new FlakyLink(Number(new URL(db.url).port || 5432));
   const linkPort = await link.start();
   t.after(() => link.close());
   const viaLink = new URL(db.url);
   viaLink.hostname = '127.0.0.1';
   viaLink.port = String(linkPort);
+  return { link, viaLink };
+}
+
+// PostgreSQL goes away under a running hub (server restart, failover): the hub says so on
+// /api/health and with 503s, keeps the telemetry it receives in its bounded buffer, and writes it
+// once the database is back — no gap in the device's history, and presence catches up.
+test('a database outage loses no telemetry and presence catches up afterwards', { timeout: 150_000 }, async (t) => {
+  const pg = await postgresBehindLink(t);
+  if (!pg) return;
+  const { link, viaLink } = pg;
   const hub = await new HubProcess({ databaseUrl: viaLink.toString() }).start();
   t.after(() => hub.stop());
 
@@ -87,19 +94,12 @@ async function hubMetric(api: Api, name: string, labels: Record<string, string> 
 // longer: the hub stops acknowledging telemetry it cannot hold, Mosquitto keeps it in the hub's
 // persistent session, and once PostgreSQL is back every sample arrives. Nothing is dropped.
 test('with a small buffer, an outage longer than it holds loses no telemetry: Mosquitto queues what the hub did not acknowledge', { timeout: 150_000 }, async (t) => {
-  const db = await createTestDatabase(t);
-  if (!db) return;
-  t.after(() => db.drop());
+  const pg = await postgresBehindLink(t);
+  if (!pg) return;
+  const { link, viaLink } = pg;
   const broker = await startMosquitto(t);
   if (!broker) return;
   t.after(() => broker.stop());
-  const target = new URL(db.url);
-  const link = new FlakyLink(Number(target.port || 5432));
-  const linkPort = await link.start();
-  t.after(() => link.close());
-  const viaLink = new URL(db.url);
-  viaLink.hostname = '127.0.0.1';
-  viaLink.port = String(linkPort);
   const hub = await new HubProcess({
     databaseUrl: viaLink.toString(),
     mqttUrl: broker.url,

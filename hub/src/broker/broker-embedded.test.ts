@@ -25,7 +25,7 @@ import type { BrokerAdmin } from './broker-admin.js';
 import { BrokerInfo } from './broker-info.js';
 import { BrokerModule } from './broker.module.js';
 import { MqttLink } from './mqtt-link.js';
-import { grantedQos } from './mqtt-test-helpers.js';
+import { grantedQos, registryMetric, until } from './mqtt-test-helpers.js';
 import { MAX_UNAUTHENTICATED_PACKET_BYTES as PREAUTH_LIMIT, MAX_UNAUTHENTICATED_PER_IP as PER_IP } from './packet-guard.js';
 import { MAX_RETAINED_BYTES_PER_DEVICE as RETAINED_BYTES, MAX_RETAINED_TOPICS_PER_DEVICE as RETAINED_TOPICS } from './retained-limits.js';
 
@@ -80,22 +80,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = metrics.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const { values } = await m.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
-    .reduce((s, v) => s + v.value, 0);
-}
+const metric = (name: string, labels: Record<string, string> = {}) => registryMetric(metrics.registry, name, labels);
 
 function status(state: 'online' | 'offline', session: number): string {
   return JSON.stringify({ ...envelope('status'), state, session, info: { hostname: 'pi' } });

@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt';
+import type { Registry } from 'prom-client';
 
 /**
  * Test support shared by the aedes and Mosquitto suites (exported via @pifleet/hub/testing):
@@ -12,4 +13,21 @@ export function grantedQos(c: MqttClient, topic: string): Promise<number> {
       resolve(err ? (refused ?? -1) : (granted?.[0]?.qos ?? -1));
     }),
   );
+}
+
+/** Polls `pred` every 25 ms until it holds; throws naming `what` after `ms`. */
+export async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A metric of the hub's registry, summed over the label sets that match `labels` (0 when absent). */
+export async function registryMetric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  if (!m) return 0;
+  const { values } = await m.get();
+  return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
 }

@@ -25,6 +25,7 @@ import { TelemetryBuffer } from './telemetry-buffer.js';
 import { TelemetryModule } from './telemetry.module.js';
 import { TelemetryRepository } from './telemetry.repository.js';
 import { TelemetryService } from './telemetry.service.js';
+import { registryMetric, until } from '../broker/mqtt-test-helpers.js';
 
 // Real aedes, real PGlite, the real modules; a buffer of 10 rows so that a short outage fills it.
 const CAPACITY = 10;
@@ -64,20 +65,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = metrics.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const { values } = await m.get();
-  return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
-}
+const waitFor = (what: string, pred: () => boolean | Promise<boolean>, ms = 20_000) => until(what, pred, ms);
+const metric = (name: string, labels: Record<string, string> = {}) => registryMetric(metrics.registry, name, labels);
 
 function row(ts: number): RawRow {
   return { deviceId: DEV, ts: new Date(ts) } as RawRow;
@@ -143,18 +133,18 @@ test('with the database away the hub stops acknowledging telemetry instead of dr
   }
 
   // The buffer fills, one message waits for room and holds its acknowledgement; the rest stay queued.
-  await until('a message waiting for room', async () => (await metric('pifleet_telemetry_buffer_waiting')) === 1);
-  await until('the writer failing', async () => (await metric('pifleet_telemetry_write_errors_total', { op: 'insert' })) >= 1);
+  await waitFor('a message waiting for room', async () => (await metric('pifleet_telemetry_buffer_waiting')) === 1);
+  await waitFor('the writer failing', async () => (await metric('pifleet_telemetry_write_errors_total', { op: 'insert' })) >= 1);
   assert.equal(hubAcks, CAPACITY / 2, 'only the messages whose rows are in the buffer are acknowledged');
   assert.ok((await metric('pifleet_telemetry_buffer_rows')) <= CAPACITY);
   assert.equal(await metric('pifleet_ingest_rejected_total', { reason: 'buffer_full' }), 0);
   console.log(`# while the database was away: hub acked ${hubAcks}/${MESSAGES}, the broker acked ${deviceAcks}/${MESSAGES} to the device`);
 
   away = false;
-  await until('every row stored', async () => (await telemetry.history(DEV, { resolution: 'raw', from: new Date(base - 60_000) })).points.length === ROWS);
+  await waitFor('every row stored', async () => (await telemetry.history(DEV, { resolution: 'raw', from: new Date(base - 60_000) })).points.length === ROWS);
   await Promise.all(sent);
   assert.equal(deviceAcks, MESSAGES);
-  await until('every message acknowledged by the hub', () => hubAcks === MESSAGES);
+  await waitFor('every message acknowledged by the hub', () => hubAcks === MESSAGES);
   assert.equal(await metric('pifleet_ingest_rejected_total', { reason: 'buffer_full' }), 0);
   assert.equal(await metric('pifleet_mqtt_ack_timeouts_total'), 0);
   assert.equal(await metric('pifleet_mqtt_handler_errors_total'), 0);
