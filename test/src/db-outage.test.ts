@@ -28,6 +28,20 @@ async function postgresBehindLink(t: TestContext): Promise<{ link: FlakyLink; vi
   return { link, viaLink };
 }
 
+/** A real agent sampling every 500 ms and publishing every second, online; `points` reads its last hour. */
+async function reportingAgent(t: TestContext, hub: HubProcess) {
+  const agent = new AgentProcess({ hubUrl: hub.url, token: await hub.createToken(), sampleMs: 500, publishMs: 1000 }).start();
+  t.after(() => agent.stop('SIGKILL'));
+  const id = await waitFor('identity', () => { try { return agent.identity().deviceId; } catch { return undefined; } }, 20_000);
+  await waitOnline(hub, id, true, 15_000);
+  const admin = await hub.admin();
+  const points = async () => {
+    const r = await admin.get<{ points: Point[] }>(`/api/devices/${id}/telemetry?resolution=raw&from=${new Date(Date.now() - 3600_000).toISOString()}`);
+    return r.status === 200 ? r.body.points : undefined;
+  };
+  return { agent, id, admin, points };
+}
+
 // PostgreSQL goes away under a running hub (server restart, failover): the hub says so on
 // /api/health and with 503s, keeps the telemetry it receives in its bounded buffer, and writes it
 // once the database is back — no gap in the device's history, and presence catches up.
@@ -38,15 +52,7 @@ test('a database outage loses no telemetry and presence catches up afterwards', 
   const hub = await new HubProcess({ databaseUrl: viaLink.toString() }).start();
   t.after(() => hub.stop());
 
-  const agent = new AgentProcess({ hubUrl: hub.url, token: await hub.createToken(), sampleMs: 500, publishMs: 1000 }).start();
-  t.after(() => agent.stop('SIGKILL'));
-  const id = await waitFor('identity', () => { try { return agent.identity().deviceId; } catch { return undefined; } }, 20_000);
-  await waitOnline(hub, id, true, 15_000);
-  const admin = await hub.admin();
-  const points = async () => {
-    const r = await admin.get<{ points: Point[] }>(`/api/devices/${id}/telemetry?resolution=raw&from=${new Date(Date.now() - 3600_000).toISOString()}`);
-    return r.status === 200 ? r.body.points : undefined;
-  };
+  const { agent, id, admin, points } = await reportingAgent(t, hub);
   await waitFor('telemetry before the outage', async () => ((await points())?.length ?? 0) >= 3, 20_000, 250);
 
   const outageStart = Date.now();
@@ -108,15 +114,7 @@ test('with a small buffer, an outage longer than it holds loses no telemetry: Mo
   }).start();
   t.after(() => hub.stop());
 
-  const agent = new AgentProcess({ hubUrl: hub.url, token: await hub.createToken(), sampleMs: 500, publishMs: 1000 }).start();
-  t.after(() => agent.stop('SIGKILL'));
-  const id = await waitFor('identity', () => { try { return agent.identity().deviceId; } catch { return undefined; } }, 20_000);
-  await waitOnline(hub, id, true, 15_000);
-  const admin = await hub.admin();
-  const points = async () => {
-    const r = await admin.get<{ points: Point[] }>(`/api/devices/${id}/telemetry?resolution=raw&from=${new Date(Date.now() - 3600_000).toISOString()}`);
-    return r.status === 200 ? r.body.points : undefined;
-  };
+  const { agent, admin, points } = await reportingAgent(t, hub);
   const first = await waitFor('telemetry before the outage', async () => {
     const p = await points();
     return p && p.length >= 3 ? p : undefined;
