@@ -8,7 +8,7 @@ import { HubProcess } from './support/hub-process.js';
 import { startMosquitto } from './support/mosquitto.js';
 import { createTestDatabase } from './support/postgres.js';
 import { waitOnline } from './support/scenario.js';
-import { sleep, waitFor } from './support/wait.js';
+import { waitFor } from './support/wait.js';
 
 interface Point {
   ts: string;
@@ -65,12 +65,19 @@ test('a database outage loses no telemetry and presence catches up afterwards', 
   const during = await admin.get<{ code: string }>('/api/devices');
   assert.equal(during.status, 503, `API answers 503 while the database is away, got ${during.status} ${JSON.stringify(during.body)}`);
   assert.equal(during.body.code, 'unavailable');
-  await sleep(5000); // the agent keeps sending; the hub must hold it
+  // The agent keeps sending and the hub must hold it: wait until the hub has failed to write the
+  // telemetry it holds four times, as its log says (at least 0.5 + 1 + 2 + 4 s of jittered backoff:
+  // several seconds of samples taken during the outage).
+  const logged = (line: string) => hub.child!.output.split(line).length - 1;
+  const failedWrites = logged('telemetry write failed');
+  await waitFor('the hub holding telemetry through the outage', () => logged('telemetry write failed') >= failedWrites + 4, 30_000, 100);
   // Presence changes during the outage are applied afterwards: the agent goes away now. What it
   // sampled in its last ~2 s may not have been published yet; everything before must arrive.
+  const failedPresence = logged('presence update failed');
   const killedAt = Date.now();
   await agent.stop('SIGKILL');
-  await sleep(1000);
+  // Its Will reaches the hub, which cannot store it yet.
+  await waitFor('the offline status held by the hub', () => logged('presence update failed') > failedPresence, 30_000, 100);
   link.up();
   const lastSure = killedAt - 2500;
 
