@@ -69,7 +69,6 @@ export class EmbeddedBroker extends BrokerInfo {
   private readonly hubClientId = `${HUB_USERNAME}-${randomId(8)}`;
   private readonly denied: Counter<string>;
   private readonly refused: Counter<string>;
-  private readonly ingestRejected: Counter<string>;
   private readonly unauthenticatedGauge: Gauge<string>;
   private readonly unauthenticated: UnauthenticatedSockets;
   private readonly retained = new RetainedBudget();
@@ -79,14 +78,13 @@ export class EmbeddedBroker extends BrokerInfo {
     db: Db,
     private readonly log: Logger,
     metrics: MetricsService,
-    /** Where refused retained messages are counted, per device (absent in tests of the broker alone). */
-    private readonly drops?: IngestDrops,
+    /** Where refused retained messages are counted, per device and reason. */
+    private readonly drops: IngestDrops,
   ) {
     super();
     this.credentials = new DeviceCredentials(db);
     this.denied = metrics.counter('pifleet_mqtt_denied_total', 'MQTT operations refused by the broker', ['action', 'reason']);
     this.refused = metrics.counter('pifleet_mqtt_refused_total', 'MQTT connections closed by the broker to protect its memory', ['reason']);
-    this.ingestRejected = metrics.counter('pifleet_ingest_rejected_total', 'Ingest items dropped, by stream and reason', ['stream', 'reason']);
     this.unauthenticatedGauge = metrics.gauge('pifleet_mqtt_unauthenticated_connections', 'MQTT sockets open that have not authenticated yet');
     this.unauthenticated = new UnauthenticatedSockets(MAX_UNAUTHENTICATED_PER_IP, (n) => this.unauthenticatedGauge.set(n));
   }
@@ -132,10 +130,7 @@ export class EmbeddedBroker extends BrokerInfo {
     });
     const persistence = (aedes as unknown as { persistence: RetainedPersistence }).persistence;
     limitRetained(persistence, this.retained, (reason, topic, bytes) => {
-      if (reason !== 'revoked') {
-        if (this.drops) this.drops.record('retained', reason, parseDeviceTopic(topic)?.deviceId);
-        else this.ingestRejected.inc({ stream: 'retained', reason });
-      }
+      if (reason !== 'revoked') this.drops.record('retained', reason, parseDeviceTopic(topic)?.deviceId);
       this.log.debug({ topic, bytes, reason }, 'retained message not stored');
     });
     // The default in-memory persistence starts empty; one that outlives the process would not.
