@@ -26,9 +26,37 @@
  *   GET    /api/devices/:idOrName/drops        viewer+  -> IngestDrop[] (what the hub refused from it)
  *   GET    /api/events                         viewer+  SSE (LiveEvent): `snapshot` {devices: Device[]} first,
  *                                                       then `device` Device on every change of its row and
- *                                                       `telemetry` TelemetryUpdate on new samples; comments as heartbeat;
+ *                                                       `telemetry` TelemetryUpdate on new samples, `containers` DeviceContainers
+ *                                                       on every reported change, `alert` Alert when raised or
+ *                                                       resolved; comments as heartbeat;
  *                                                       429 `too_many_requests` past 10 streams of one user,
  *                                                       503 `unavailable` past 100 in all
+ *
+ * Apps and supervision:
+ *   POST   /api/apps/apply                     operator+ ApplyAppRequest -> ApplyAppResult (400 `invalid_compose` with
+ *                                                       ComposeError[] in `details`; dryRun changes nothing)
+ *   GET    /api/apps?fleet=                    viewer+  -> AppSummary[]
+ *   GET    /api/apps/:fleet/:app/releases      viewer+  -> Release[] (newest first)
+ *   POST   /api/apps/:fleet/:app/rollback      operator+ RollbackRequest -> ApplyAppResult
+ *   DELETE /api/apps/:fleet/:app               operator+ ?device= -> ApplyAppResult (a release that removes it)
+ *   GET    /api/fleets/:name/variables         viewer+  -> Record<string,string>
+ *   PUT    /api/fleets/:name/variables         operator+ Record<string,string> -> Record<string,string>
+ *   GET    /api/devices/:idOrName/variables    viewer+  -> Record<string,string>
+ *   PUT    /api/devices/:idOrName/variables    operator+ Record<string,string> -> Record<string,string>
+ *   GET    /api/devices/:idOrName/containers   viewer+  -> DeviceContainers
+ *   GET    /api/devices/:idOrName/services/:app/:service/history?limit= viewer+ -> ServiceEvent[] (newest first)
+ *   POST   /api/devices/:idOrName/services/action operator+ ServiceActionRequest -> DeviceContainers
+ *   GET    /api/fleets/:name/troubles          viewer+  -> ServiceRecord[] (crash-looping or FATAL services)
+ *   GET    /api/alerts?open=true&device=       viewer+  -> Alert[] (newest first)
+ *   POST   /api/alerts/:id/ack                 operator+ -> Alert
+ *   GET    /api/audit?since=ISO&actor=&target=&limit= admin -> AuditEntry[] (newest first)
+ *
+ * Image bundles (`docker save` archives for devices without a registry):
+ *   POST   /api/images                         operator+ raw body (application/octet-stream, .tar or .tar.gz) -> ImageBundle
+ *   GET    /api/images                         viewer+  -> ImageBundle[]
+ *   DELETE /api/images/:id                     operator+ -> ImageBundle (409 `conflict` while a release uses it)
+ *   GET    /api/images/:id/manifest            device   -> BundleManifest   (HTTP Basic: device id : MQTT password)
+ *   GET    /api/images/:id/chunks/:n           device   -> the n-th chunk (application/octet-stream)
  *   GET    /metrics                            viewer+  Prometheus text format
  *   GET    /api/docs                           public   OpenAPI UI (JSON at /api/docs-json)
  */
@@ -189,4 +217,201 @@ export interface LiveEventMap {
   snapshot: { devices: Device[] };
   device: Device;
   telemetry: TelemetryUpdate;
+  containers: DeviceContainers;
+  alert: Alert;
+}
+
+/* ---- apps and supervision ------------------------------------------------------------------ */
+
+/** Supervision state as the hub shows it: the agent's, or UNKNOWN while the device is offline. */
+export type HubServiceState = 'PENDING' | 'STARTING' | 'RUNNING' | 'UNHEALTHY' | 'EXITED' | 'BACKOFF' | 'FATAL' | 'STOPPING' | 'STOPPED' | 'UNKNOWN';
+
+export interface ApplyAppRequest {
+  /** App name; default the compose file's top-level `name`. */
+  name?: string;
+  /** The compose file's text (YAML). */
+  compose: string;
+  /** Contents of the files `env_file` refers to, by the path written in the compose file. */
+  envFiles?: Record<string, string>;
+  /** Exactly one of fleet (the fleet-wide release) and device (an override for that device). */
+  fleet?: string;
+  device?: string;
+  /** Validate and return the plan; change nothing. */
+  dryRun?: boolean;
+}
+
+/** One problem in a compose file: the field's path (`services.web.ports[1]`), its line, what is wrong. */
+export interface ComposeError {
+  path: string;
+  line: number | null;
+  message: string;
+}
+
+/** What applying a release does to each service of each affected device. */
+export interface PlanEntry {
+  device: string;
+  app: string;
+  service: string;
+  change: 'create' | 'recreate' | 'remove' | 'unchanged';
+  /** For recreate: the spec fields that differ. */
+  fields?: string[];
+}
+
+export interface ApplyAppResult {
+  app: string;
+  fleet: string;
+  /** The release created (absent on a dry run). */
+  release?: Release;
+  plan: PlanEntry[];
+  dryRun: boolean;
+}
+
+export interface RollbackRequest {
+  /** Release number to restore. */
+  release: number;
+  /** Roll back that device's override instead of the fleet-wide release. */
+  device?: string;
+}
+
+export interface Release {
+  app: string;
+  fleet: string;
+  number: number;
+  /** Device name for a per-device override; null for the fleet-wide release. */
+  device: string | null;
+  compose: string;
+  rollbackOf: number | null;
+  removed: boolean;
+  createdBy: string | null;
+  createdAt: string;
+  /** Whether this is the release in force for its scope. */
+  current: boolean;
+}
+
+export interface AppSummary {
+  name: string;
+  fleet: string;
+  /** Current fleet-wide release number (null when removed). */
+  release: number | null;
+  services: string[];
+  /** Devices with an override release. */
+  overrides: string[];
+  updatedAt: string;
+}
+
+export interface ServiceRecord {
+  deviceId: string;
+  device: string;
+  app: string;
+  service: string;
+  state: HubServiceState;
+  /** The state the agent last reported (kept while UNKNOWN). */
+  reportedState: string | null;
+  release: number | null;
+  image: string | null;
+  since: string | null;
+  startedAt: string | null;
+  restarts: number;
+  exitCode: number | null;
+  oomKilled: boolean;
+  health: 'starting' | 'healthy' | 'unhealthy' | null;
+  crashLoop: boolean;
+  nextStartAt: string | null;
+  pausedUntil: string | null;
+  /** Operator stop in force. */
+  stopped: boolean;
+  pull: { done: number; total: number } | null;
+  message: string | null;
+}
+
+export interface DeviceContainers {
+  deviceId: string;
+  device: string;
+  online: boolean;
+  desiredVersion: number;
+  /** What the agent last said it accepted and finished applying. */
+  reportedVersion: number | null;
+  appliedVersion: number | null;
+  engine: 'up' | 'down' | null;
+  error: { code: string; message: string; app?: string; service?: string; at: string } | null;
+  reportedAt: string | null;
+  services: ServiceRecord[];
+}
+
+export interface ServiceEvent {
+  eventId: string;
+  deviceId: string;
+  app: string;
+  service: string;
+  from: string;
+  to: string;
+  reason: string;
+  at: string;
+  exitCode: number | null;
+  oomKilled: boolean;
+  runMs: number | null;
+  restarts: number | null;
+  delayMs: number | null;
+  crashLoop: boolean;
+  logTail: string[];
+  message: string | null;
+}
+
+export type ServiceAction = 'start' | 'stop' | 'restart' | 'reset' | 'pause' | 'resume';
+
+export interface ServiceActionRequest {
+  action: ServiceAction;
+  /** Both absent: every service of the device; app alone: every service of that app. */
+  app?: string;
+  service?: string;
+  /** For pause: how long automatic restarts stay paused (1..1440). */
+  minutes?: number;
+}
+
+export type AlertKind = 'crash_loop' | 'fatal' | 'engine_down' | 'apply_failed';
+
+export interface Alert {
+  id: string;
+  deviceId: string;
+  device: string;
+  kind: AlertKind;
+  app: string | null;
+  service: string | null;
+  message: string;
+  raisedAt: string;
+  resolvedAt: string | null;
+  ackedBy: string | null;
+  ackedAt: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  targetType: string;
+  target: string;
+  result: 'ok' | 'error';
+  detail: Record<string, unknown>;
+}
+
+export interface ImageBundle {
+  id: string;
+  refs: string[];
+  sha256: string;
+  size: number;
+  chunkSize: number;
+  chunkCount: number;
+  uploadedBy: string | null;
+  createdAt: string;
+}
+
+/** What an agent needs to download a bundle piece by piece and verify each piece. */
+export interface BundleManifest {
+  id: string;
+  refs: string[];
+  sha256: string;
+  size: number;
+  chunkSize: number;
+  chunks: string[];
 }

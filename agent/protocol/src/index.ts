@@ -7,3 +7,4 @@ export * from './enrollment.js';
 export * from './decode.js';
 export * from './text.js';
 export * from './registry.js';
+export * from './apps.js';

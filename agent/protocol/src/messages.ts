@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MIN_SUPPORTED_PROTOCOL_VERSION } from './version.js';
-import { MAX_STATE_ENTRIES, NAME_PATTERN, TELEMETRY_MAX_SAMPLES_PER_MESSAGE, TOPIC_PARAM_PATTERN } from './limits.js';
+import { MAX_STATE_ENTRIES, TELEMETRY_MAX_SAMPLES_PER_MESSAGE, TOPIC_PARAM_PATTERN } from './limits.js';
 import { storableJson, storableRecord, storableString } from './text.js';
+import { AppSpecSchema, ApplyErrorSchema, ServiceControlSchema, ServiceStatusSchema, entryName, epochMs } from './apps.js';
 
 /** Every payload carries `{ v, type, id, ts }`; `id` is unique per sender, `ts` is ms since epoch. */
 const envelope = {
@@ -76,61 +77,47 @@ export const ThrottledMessageSchema = z.object({
 });
 export type ThrottledMessage = z.infer<typeof ThrottledMessageSchema>;
 
-/** Millisecond timestamps: non-negative and inside the range a JavaScript Date can hold. */
-const epochMs = z.number().int().nonnegative().max(8.64e15);
-
-/** App and service names share the pattern of operator-given names, so they are safe as keys anywhere. */
-const entryName = z.string().regex(NAME_PATTERN);
 const boundedEntries = <T extends z.ZodType>(value: T) =>
   z.record(entryName, value).refine((r) => Object.keys(r).length <= MAX_STATE_ENTRIES, {
     message: `more than ${MAX_STATE_ENTRIES} entries`,
   });
 
 /**
- * What the hub wants running on the device, retained on `.../state/desired` so a device that
- * (re)connects gets the latest at once. `version` only grows; a device ignores a message whose
- * version is older than the one it has applied (a stale retained copy, a reordered delivery).
+ * What the hub wants running on the device, retained on `.../state/desired` and also sent when
+ * the device comes online (or asks, with `evt/sync`), so nothing depends on the broker keeping
+ * retained messages. It is the whole state, never a patch. `version` only grows per device; a
+ * device ignores a message whose version is not newer than the one it has accepted (a stale
+ * retained copy, a reordered delivery).
  */
 export const StateDesiredMessageSchema = z.object({
   ...envelope,
   type: z.literal('state-desired'),
   version: z.number().int().nonnegative(),
-  /** Per app; the shape of an app is defined by the supervision capability, so any object is accepted here. */
-  apps: boundedEntries(z.record(z.string().max(64), z.unknown())),
+  apps: boundedEntries(AppSpecSchema),
+  /** Operator instructions per app and service (stop, pause restarts, restart, reset FATAL). */
+  controls: z.record(entryName, z.record(entryName, ServiceControlSchema)).default({}),
 });
-export type StateDesiredMessage = z.infer<typeof StateDesiredMessageSchema>;
-
-/** Lifecycle of one supervised service, as the agent reports it. */
-export const SERVICE_STATES = ['PENDING', 'STARTING', 'RUNNING', 'UNHEALTHY', 'EXITED', 'BACKOFF', 'FATAL', 'STOPPING', 'STOPPED'] as const;
-export type ServiceState = (typeof SERVICE_STATES)[number];
-
-/** One service in a reported state. Unknown fields are dropped on parse, so newer agents stay accepted. */
-export const ServiceStatusSchema = z.object({
-  state: z.enum(SERVICE_STATES),
-  /** Image or version the service runs. */
-  image: storableString(255).optional(),
-  /** Since when the service is in `state`, ms since epoch. */
-  since: epochMs.optional(),
-  restarts: z.number().int().nonnegative().optional(),
-  exitCode: z.number().int().optional(),
-  /** Human-readable detail (last error, health check output), trimmed by the agent. */
-  message: storableString(1024).optional(),
-});
-export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
+export type StateDesiredMessage = z.output<typeof StateDesiredMessageSchema>;
 
 /**
- * What the device actually runs, retained on `.../state/reported`: the desired `version` it last
- * applied and per service its state, so the hub can show convergence without asking.
+ * What the device actually runs, retained on `.../state/reported` and republished on every
+ * change (coalesced): the desired version it last accepted and applied, and per app and service
+ * the supervision state, so the hub can show convergence without asking.
  */
 export const StateReportedMessageSchema = z.object({
   ...envelope,
   type: z.literal('state-reported'),
+  /** The newest desired version the agent accepted (it may still be applying it). */
   desiredVersion: z.number().int().nonnegative(),
-  services: boundedEntries(ServiceStatusSchema),
-  /** The container engine the services run on, when the agent can tell. */
+  /** The desired version whose apply last finished; equal to desiredVersion once converged. */
+  appliedVersion: z.number().int().nonnegative().optional(),
+  apps: boundedEntries(z.record(entryName, ServiceStatusSchema)).default({}),
+  /** Whether the agent reaches its container engine. */
   engine: z.enum(['up', 'down']).optional(),
+  /** Set while the last apply did not finish; cleared once it does. */
+  error: ApplyErrorSchema.optional(),
 });
-export type StateReportedMessage = z.infer<typeof StateReportedMessageSchema>;
+export type StateReportedMessage = z.output<typeof StateReportedMessageSchema>;
 
 /**
  * Something that happened on the device, on `.../evt/{kind}`. `seq` counts per device, so the hub

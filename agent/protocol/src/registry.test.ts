@@ -16,7 +16,7 @@ import {
   matchLeaf,
   type DeviceLeaf,
   type HubPublishedLeaf,
-  type LeafMessage,
+  type LeafInput,
   type RegistryLeaf,
 } from './index.js';
 
@@ -25,7 +25,7 @@ const now = Date.now();
 const bytes = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
 /** For each leaf: a message its schema must accept, and one it must refuse. */
-const samples: { [K in RegistryLeaf]: { param?: string; valid: LeafMessage<K>; invalid: unknown } } = {
+const samples: { [K in RegistryLeaf]: { param?: string; valid: LeafInput<K>; invalid: unknown } } = {
   status: {
     valid: { ...envelope('status'), state: 'online', session: 2 },
     invalid: { ...envelope('status'), state: 'maybe', session: 2 },
@@ -39,12 +39,12 @@ const samples: { [K in RegistryLeaf]: { param?: string; valid: LeafMessage<K>; i
     invalid: { ...envelope('throttled'), reason: 'mood', retryAfterMs: 5000 },
   },
   'state/desired': {
-    valid: { ...envelope('state-desired'), version: 3, apps: { web: { image: 'nginx:1.27', ports: [80] } } },
-    invalid: { ...envelope('state-desired'), version: -1, apps: {} },
+    valid: { ...envelope('state-desired'), version: 3, apps: { web: { release: 1, services: { web: { image: 'nginx:1.27', ports: [{ target: 80, published: 8080 }] } } } } },
+    invalid: { ...envelope('state-desired'), version: 3, apps: { web: { release: 1, services: { web: { image: 'nginx', ports: [80] } } } } },
   },
   'state/reported': {
-    valid: { ...envelope('state-reported'), desiredVersion: 3, services: { web: { state: 'RUNNING', restarts: 0 } }, engine: 'up' },
-    invalid: { ...envelope('state-reported'), desiredVersion: 3, services: { web: { state: 'HAPPY' } } },
+    valid: { ...envelope('state-reported'), desiredVersion: 3, apps: { web: { web: { state: 'RUNNING', restarts: 0 } } }, engine: 'up' },
+    invalid: { ...envelope('state-reported'), desiredVersion: 3, apps: { web: { web: { state: 'HAPPY' } } } },
   },
   'evt/+': {
     param: 'app-crashed',

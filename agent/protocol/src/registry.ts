@@ -96,6 +96,8 @@ export type DevicePublishedLeaf = { [K in RegistryLeaf]: MessageRegistry[K]['dir
 /** The decoded message of a leaf. */
 export type LeafMessage<L extends RegistryLeaf> = z.output<MessageRegistry[L]['schema']>;
 export type LeafMessages = { [K in RegistryLeaf]: LeafMessage<K> };
+/** What a sender may publish on a leaf (defaults still unfilled). */
+export type LeafInput<L extends RegistryLeaf> = z.input<MessageRegistry[L]['schema']>;
 
 /** The registry's entries in table order (for iteration; the README order). */
 export const REGISTRY_ENTRIES: readonly RegistryEntry[] = Object.values(MESSAGE_REGISTRY);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from 'mqtt';
-import { envelope, leafTopic, type LeafMessage } from '@pifleet/protocol';
+import { MESSAGE_REGISTRY, envelope, leafTopic, type LeafMessage } from '@pifleet/protocol';
 import { createLogger } from '../log/logger.js';
 import { TEST_DEVICE_ID, enrolled } from '../testing/enroll-server.js';
 import { TestBroker } from '../testing/test-broker.js';
@@ -13,7 +13,8 @@ import { MqttLink } from './mqtt-link.js';
 const OTHER = 'zzzzzzzzzzzz';
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 const cmd = (name: string, args: Record<string, unknown> = {}): LeafMessage<'cmd/+'> => ({ ...envelope('cmd'), name, args, deadline: Date.now() + 60_000 });
-const desired = (version: number): LeafMessage<'state/desired'> => ({ ...envelope('state-desired'), version, apps: { web: { image: 'nginx' } } });
+const desired = (version: number): LeafMessage<'state/desired'> =>
+  MESSAGE_REGISTRY['state/desired'].schema.parse({ ...envelope('state-desired'), version, apps: { web: { release: 1, services: { web: { image: 'nginx' } } } } });
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
