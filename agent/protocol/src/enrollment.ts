@@ -25,6 +25,14 @@ export const EnrollResponseSchema = z.object({
     clientId: z.string(),
   }),
   protocolVersion: z.number().int(),
+  /**
+   * Added fields (older hubs omit them, older agents ignore them, so no protocol bump):
+   * `api.url` is the hub's public HTTP base the device uses for downloads (image bundles), which
+   * can differ from the address it enrolled through; `features` names what this hub supports
+   * (`supervision`, `image-bundles`), so an agent can tell a hub that would ignore a leaf.
+   */
+  api: z.object({ url: z.string() }).optional(),
+  features: z.array(z.string().max(64)).max(64).optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
 

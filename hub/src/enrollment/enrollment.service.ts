@@ -7,10 +7,14 @@ import { DomainError } from '../common/errors.js';
 import { randomId, randomSecret, sha256 } from '../common/ids.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { LOGGER } from '../common/tokens.js';
+import { HubConfig } from '../config/hub-config.js';
 import { baseName } from '../devices/device-names.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
 import { tokenState } from '../tokens/token-state.js';
 import { TokensRepository } from '../tokens/tokens.repository.js';
+
+/** What this hub supports, announced at enrollment (EnrollResponse.features). */
+const HUB_FEATURES = ['supervision', 'image-bundles'];
 
 const REASON_MESSAGE = {
   token_invalid: 'unknown provisioning token',
@@ -34,6 +38,7 @@ export class EnrollmentService {
     private readonly devices: DevicesRepository,
     private readonly broker: BrokerInfo,
     private readonly events: DomainEvents,
+    private readonly config: HubConfig,
     metrics: MetricsService,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
@@ -81,6 +86,8 @@ export class EnrollmentService {
       fleet: device?.fleet ?? '',
       mqtt: { url: this.broker.deviceUrl(), username: deviceId, password, clientId: deviceId },
       protocolVersion: PROTOCOL_VERSION,
+      api: { url: this.config.publicUrl },
+      features: HUB_FEATURES,
     };
   }
 

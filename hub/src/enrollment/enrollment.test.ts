@@ -48,6 +48,8 @@ test('a valid token enrolls a device; the answer matches the protocol and uses g
   assert.equal(res.mqtt.clientId, res.deviceId);
   assert.match(res.mqtt.url, /^mqtts?:\/\/.+:\d+$/);
   assert.ok(res.mqtt.password.length >= 40);
+  assert.match(res.api?.url ?? '', /^https?:\/\//, 'the hub tells the device its HTTP base for downloads');
+  assert.ok(res.features?.includes('supervision'));
   assert.equal((await tokenById(tok.id)).uses, 1);
   // A second device asking for the same name gets a unique one.
   const second = await t.api('POST', '/api/enroll', { body: enrollBody(tok.token, { name: 'kitchen' }) });
