@@ -12,6 +12,8 @@ export interface AgentOptions {
   keepalive?: number;
   sampleMs?: number;
   publishMs?: number;
+  /** Extra environment, e.g. DOCKER_HOST for the container engine the agent supervises with. */
+  env?: Record<string, string>;
 }
 
 /** A real `pifleet-agent` process, as it runs on a Pi (minus the container). */
@@ -30,7 +32,7 @@ export class AgentProcess {
     args.push('--keepalive', String(this.opts.keepalive ?? 2));
     args.push('--sample-interval', String(this.opts.sampleMs ?? 1000));
     args.push('--publish-interval', String(this.opts.publishMs ?? 2000));
-    this.child = new Child(process.execPath, [...args, ...extraArgs], cleanEnv({}), 'agent');
+    this.child = new Child(process.execPath, [...args, ...extraArgs], cleanEnv(this.opts.env ?? {}), 'agent');
     return this;
   }
 
