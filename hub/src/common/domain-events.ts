@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { TelemetryPoint } from '../contract.js';
+import type { Alert, DeviceContainers, TelemetryPoint } from '../contract.js';
 
 /**
  * Every in-process domain event of the hub and its payload: one map, so an emitter and its
@@ -13,6 +13,10 @@ export interface DomainEventMap {
   'device.revoked': { deviceId: string };
   /** Telemetry was stored; `point` is the device's newest sample of the write, sent to live views as is. */
   'telemetry.stored': { deviceId: string; point: TelemetryPoint; receivedAt: Date };
+  /** A device's containers as the hub shows them changed (a reported state stored); sent to live views as is. */
+  'containers.changed': DeviceContainers;
+  /** An alert was raised, resolved or acknowledged; sent to live views (and the webhook) as is. */
+  'alert.changed': Alert;
 }
 
 export type DomainEventName = keyof DomainEventMap;

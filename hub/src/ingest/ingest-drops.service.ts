@@ -5,7 +5,7 @@ import { LOGGER } from '../common/tokens.js';
 import { IngestDropsRepository, type DropTally } from './ingest-drops.repository.js';
 
 /** The ingest streams; every path that takes data from devices names itself with one of these. */
-export type IngestStream = 'presence' | 'telemetry' | 'retained';
+export type IngestStream = 'presence' | 'telemetry' | 'retained' | 'state' | 'events';
 
 const FLUSH_MS = 10_000;
 /** Distinct (device, stream, reason) tallies held between flushes; past it only the metric counts. */
