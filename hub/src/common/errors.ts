@@ -14,12 +14,22 @@ export type ErrorCode =
   | 'token_revoked'
   | 'device_revoked'
   | 'too_many_requests'
-  | 'unavailable';
+  | 'unavailable'
+  /** An uploaded image bundle is not a `docker save` / OCI archive. */
+  | 'invalid_image'
+  /** A body over its route's size limit (image uploads; JSON bodies get it from the parser). */
+  | 'payload_too_large'
+  /** The hub's data dir has no room left for what was being stored. */
+  | 'disk_full'
+  /** A compose file (or the variables it is interpolated with) is invalid; `details` holds the ComposeError[]. */
+  | 'invalid_compose';
 
 export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Structured detail sent with the answer as `details` (e.g. the ComposeError[] of `invalid_compose`). */
+    readonly details?: unknown,
   ) {
     super(message);
   }
@@ -38,4 +48,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   device_revoked: 403,
   too_many_requests: 429,
   unavailable: 503,
+  invalid_image: 400,
+  payload_too_large: 413,
+  disk_full: 507,
+  invalid_compose: 400,
 };

@@ -51,6 +51,10 @@ const EnvSchema = z.object({
    */
   PIFLEET_TLS_CERT: z.string().optional(),
   PIFLEET_TLS_KEY: z.string().optional(),
+  /** Largest image bundle accepted by POST /api/images, uncompressed, in bytes (2 GiB). */
+  PIFLEET_IMAGE_MAX_BYTES: z.coerce.number().int().min(1).max(2 ** 50).default(2 * 1024 ** 3),
+  /** Piece size devices download and verify image bundles in (4 MiB); a piece is refetched alone. */
+  PIFLEET_IMAGE_CHUNK_BYTES: z.coerce.number().int().min(4096).max(64 * 1024 ** 2).default(4 * 1024 ** 2),
 }).refine((e) => (e.PIFLEET_TLS_CERT === undefined) === (e.PIFLEET_TLS_KEY === undefined), {
   path: ['PIFLEET_TLS_CERT'],
   message: 'PIFLEET_TLS_CERT and PIFLEET_TLS_KEY must be set together (or neither)',

@@ -30,6 +30,8 @@ export class HubConfig {
   readonly deviceLimits: { messagesPerMin: number; kibPerMin: number; telemetryRowsPerMin: number } | undefined;
   /** From PIFLEET_TLS_CERT/KEY; when set, the HTTP port speaks HTTPS and the embedded broker TLS. */
   readonly tls: TlsFiles | undefined;
+  /** Image bundles: largest upload (uncompressed bytes) and the piece size devices fetch. */
+  readonly images: { maxBytes: number; chunkBytes: number };
 
   /** Throws ConfigError when the TLS files cannot be read or do not form a key pair. */
   constructor(env: HubEnv) {
@@ -48,6 +50,7 @@ export class HubConfig {
     this.publicUrl = (env.PIFLEET_PUBLIC_URL ?? `${scheme}://localhost:${env.PIFLEET_HTTP_PORT}`).replace(/\/$/, '');
     this.deviceMqttUrl = env.PIFLEET_DEVICE_MQTT_URL ?? this.defaultDeviceMqttUrl(env);
     this.logLevel = env.PIFLEET_LOG_LEVEL;
+    this.images = { maxBytes: env.PIFLEET_IMAGE_MAX_BYTES, chunkBytes: env.PIFLEET_IMAGE_CHUNK_BYTES };
     this.telemetryFlushMs = env.PIFLEET_TELEMETRY_FLUSH_MS;
     this.telemetryBufferRows = env.PIFLEET_TELEMETRY_BUFFER_ROWS;
     this.telemetryWindow = { maxAgeMs: env.PIFLEET_TELEMETRY_MAX_AGE_MS, maxFutureMs: env.PIFLEET_TELEMETRY_MAX_FUTURE_MS };
