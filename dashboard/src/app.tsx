@@ -2,10 +2,13 @@
 import { useAuth, hasRole, useUser } from './auth';
 import { DeviceStoreProvider } from './devices-context';
 import { ConnectionBanner } from './components/connection-banner';
+import { AlertsBanner } from './components/alerts-banner';
 import { LoginPage } from './pages/login-page';
 import { OverviewPage } from './pages/overview-page';
 import { DevicePage } from './pages/device-page';
 import { TokensPage } from './pages/tokens-page';
+import { AppsPage } from './pages/apps-page';
+import { FleetPage } from './pages/fleet-page';
 import { Link, matchRoute, usePath } from './router';
 
 export function App() {
@@ -49,8 +52,11 @@ function Shell() {
           pifleet
         </Link>
         <nav>
-          <Link href="/" className={navClass(route.page === 'overview' || route.page === 'device')}>
+          <Link href="/" className={navClass(route.page === 'overview' || route.page === 'device' || route.page === 'fleet')}>
             Fleet
+          </Link>
+          <Link href="/apps" className={navClass(route.page === 'apps')}>
+            Apps
           </Link>
           {hasRole(user, 'admin') && (
             <Link href="/tokens" className={navClass(route.page === 'tokens')}>
@@ -67,10 +73,13 @@ function Shell() {
         </button>
       </header>
       <ConnectionBanner />
+      <AlertsBanner />
       <main className="content">
         {route.page === 'overview' && <OverviewPage />}
         {route.page === 'device' && <DevicePage key={route.idOrName} idOrName={route.idOrName} />}
         {route.page === 'tokens' && <TokensPage />}
+        {route.page === 'apps' && <AppsPage selected={route.fleet && route.app ? { fleet: route.fleet, app: route.app } : undefined} />}
+        {route.page === 'fleet' && <FleetPage key={route.name} name={route.name} />}
         {route.page === 'not-found' && (
           <div className="empty">
             <h1>Page not found</h1>

@@ -1,5 +1,5 @@
 /**
- * A tiny History-API router: the app has four pages, which does not justify react-router.
+ * A tiny History-API router: the app has a handful of pages, which does not justify react-router.
  * The hub serves index.html for unknown non-API paths, so deep links like /devices/pi-3 work.
  */
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
@@ -31,6 +31,8 @@ export type Route =
   | { page: 'overview' }
   | { page: 'device'; idOrName: string }
   | { page: 'tokens' }
+  | { page: 'apps'; fleet?: string; app?: string }
+  | { page: 'fleet'; name: string }
   | { page: 'not-found'; path: string };
 
 export function matchRoute(path: string): Route {
@@ -38,6 +40,11 @@ export function matchRoute(path: string): Route {
   if (path === '/tokens') return { page: 'tokens' };
   const m = /^\/devices\/([^/]+)\/?$/.exec(path);
   if (m?.[1]) return { page: 'device', idOrName: decodeURIComponent(m[1]) };
+  if (path === '/apps' || path === '/apps/') return { page: 'apps' };
+  const a = /^\/apps\/([^/]+)\/([^/]+)\/?$/.exec(path);
+  if (a?.[1] && a[2]) return { page: 'apps', fleet: decodeURIComponent(a[1]), app: decodeURIComponent(a[2]) };
+  const f = /^\/fleets\/([^/]+)\/?$/.exec(path);
+  if (f?.[1]) return { page: 'fleet', name: decodeURIComponent(f[1]) };
   return { page: 'not-found', path };
 }
 

@@ -1,13 +1,16 @@
 /**
  * Thin fetch wrapper for the hub API. The session lives in the HttpOnly `pifleet_session` cookie
  * set by login, so requests go with `credentials: 'same-origin'` and no token is ever kept in JS.
- * Every failure becomes an ApiError carrying the HTTP status and the hub's stable error `code`.
+ * Every failure becomes an ApiError carrying the HTTP status, the hub's stable error `code` and,
+ * when the hub sends them, its structured `details`.
  */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The hub's structured detail when it sends one (e.g. ComposeError[] for `invalid_compose`). */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -58,12 +61,12 @@ export async function request<T>(method: string, path: string, body?: unknown, s
     // A proxy or a crashed hub may answer with HTML; report the status rather than a parse error.
   }
   if (!res.ok) {
-    const e = (json ?? {}) as { code?: unknown; message?: unknown };
+    const e = (json ?? {}) as { code?: unknown; message?: unknown; details?: unknown };
     const code = typeof e.code === 'string' ? e.code : `http_${res.status}`;
     const message = typeof e.message === 'string' ? e.message : res.statusText || `HTTP ${res.status}`;
     // Login itself answers 401 for bad credentials; that is a form error, not an expired session.
     if (res.status === 401 && path !== '/api/auth/login') notifyUnauthorized();
-    throw new ApiError(res.status, code, message);
+    throw new ApiError(res.status, code, message, e.details);
   }
   return json as T;
 }

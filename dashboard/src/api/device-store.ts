@@ -4,6 +4,9 @@
  * of a device's row and a `telemetry` event with each device's newest sample.
  * On every (re)connect the new snapshot replaces the whole state, so nothing missed while the
  * link was down can linger. Reconnects use full-jitter exponential backoff.
+ * `containers` and `alert` events are not kept here: they go straight to the views that asked
+ * for them (onLive), which fetch their own starting point and fetch it again on each new
+ * snapshot (`session`), since the snapshot does not carry them.
  */
 import { ApiError, describeError } from './client';
 import { readSse } from './sse';
@@ -21,7 +24,12 @@ export interface DeviceStoreSnapshot {
   retryAt: number | null;
   /** Bumps on every applied change; lets views refetch derived data (e.g. the overview). */
   version: number;
+  /** Bumps on every snapshot (each (re)connect): views that hold fetched data refetch it. */
+  session: number;
 }
+
+/** Events passed on as they come rather than kept in the store. */
+export type TapEvent = 'containers' | 'alert';
 
 const MAX_BACKOFF_MS = 30_000;
 /** Deltas are coalesced so a burst (hub restart: every device reconnects) renders once. */
@@ -30,7 +38,8 @@ const EMIT_EVERY_MS = 150;
 export class DeviceStore {
   private byId = new Map<string, Device>();
   private listeners = new Set<() => void>();
-  private snap: DeviceStoreSnapshot = { devices: [], loaded: false, phase: 'connecting', error: null, retryAt: null, version: 0 };
+  private snap: DeviceStoreSnapshot = { devices: [], loaded: false, phase: 'connecting', error: null, retryAt: null, version: 0, session: 0 };
+  private taps: { [K in TapEvent]: Set<(v: LiveEventMap[K]) => void> } = { containers: new Set(), alert: new Set() };
   private pending: ReturnType<typeof setTimeout> | undefined;
   private abort: AbortController | undefined;
 
@@ -40,6 +49,25 @@ export class DeviceStore {
   };
 
   getSnapshot = (): DeviceStoreSnapshot => this.snap;
+
+  /** Calls `l` with each `name` event from the stream; returns the unsubscribe. */
+  onLive<K extends TapEvent>(name: K, l: (v: LiveEventMap[K]) => void): () => void {
+    const set = this.taps[name] as Set<(v: LiveEventMap[K]) => void>;
+    set.add(l);
+    return () => set.delete(l);
+  }
+
+  private tap<K extends TapEvent>(name: K, data: string): void {
+    const v = JSON.parse(data) as LiveEventMap[K];
+    for (const l of this.taps[name] as Set<(v: LiveEventMap[K]) => void>) {
+      try {
+        l(v);
+      } catch (err) {
+        // One broken view must not stop the stream for the others.
+        console.error(`live ${name} listener failed`, err);
+      }
+    }
+  }
 
   start(): void {
     if (this.abort) return;
@@ -63,7 +91,7 @@ export class DeviceStore {
             const { devices } = JSON.parse(ev.data) as LiveEventMap['snapshot'];
             this.byId = new Map(devices.map((d) => [d.id, d]));
             attempt = 0;
-            this.update({ loaded: true, phase: 'live', error: null, retryAt: null }, true);
+            this.update({ loaded: true, phase: 'live', error: null, retryAt: null, session: this.snap.session + 1 }, true);
           } else if (ev.event === 'device') {
             const d = JSON.parse(ev.data) as LiveEventMap['device'];
             this.byId.set(d.id, d);
@@ -77,6 +105,8 @@ export class DeviceStore {
             const newer = !d.lastTelemetry || t.point.ts >= d.lastTelemetry.ts;
             this.byId.set(d.id, { ...d, lastTelemetry: newer ? t.point : d.lastTelemetry, lastSeenAt: seen });
             this.update({}, false);
+          } else if (ev.event === 'containers' || ev.event === 'alert') {
+            this.tap(ev.event, ev.data);
           }
         });
         error = 'the hub closed the event stream';

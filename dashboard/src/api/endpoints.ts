@@ -1,13 +1,23 @@
 import { request } from './client';
 import type {
+  Alert,
+  AppSummary,
+  ApplyAppRequest,
+  ApplyAppResult,
   CreatedToken,
   CreateTokenRequest,
   Device,
+  DeviceContainers,
   Fleet,
   IngestDrop,
   LoginResponse,
   Overview,
   ProvisioningToken,
+  Release,
+  RollbackRequest,
+  ServiceActionRequest,
+  ServiceEvent,
+  ServiceRecord,
   TelemetrySeries,
   UpdateDeviceRequest,
   User,
@@ -44,4 +54,31 @@ export const api = {
   tokens: () => request<ProvisioningToken[]>('GET', '/api/tokens'),
   createToken: (body: CreateTokenRequest) => request<CreatedToken>('POST', '/api/tokens', body),
   revokeToken: (id: string) => request<ProvisioningToken>('DELETE', `/api/tokens/${enc(id)}`),
+
+  // Supervision: what runs on a device, its history, and the operator's levers.
+  containers: (idOrName: string, signal?: AbortSignal) =>
+    request<DeviceContainers>('GET', `/api/devices/${enc(idOrName)}/containers`, undefined, signal),
+  serviceHistory: (idOrName: string, app: string, service: string, limit: number, signal?: AbortSignal) =>
+    request<ServiceEvent[]>(
+      'GET',
+      `/api/devices/${enc(idOrName)}/services/${enc(app)}/${enc(service)}/history?limit=${limit}`,
+      undefined,
+      signal,
+    ),
+  serviceAction: (idOrName: string, body: ServiceActionRequest) =>
+    request<DeviceContainers>('POST', `/api/devices/${enc(idOrName)}/services/action`, body),
+  troubles: (fleet: string, signal?: AbortSignal) =>
+    request<ServiceRecord[]>('GET', `/api/fleets/${enc(fleet)}/troubles`, undefined, signal),
+
+  openAlerts: (signal?: AbortSignal) => request<Alert[]>('GET', '/api/alerts?open=true', undefined, signal),
+  ackAlert: (id: string) => request<Alert>('POST', `/api/alerts/${enc(id)}/ack`),
+
+  // Apps: compose files applied to a fleet or one device, as numbered releases.
+  apps: (fleet?: string, signal?: AbortSignal) =>
+    request<AppSummary[]>('GET', fleet ? `/api/apps?fleet=${enc(fleet)}` : '/api/apps', undefined, signal),
+  applyApp: (body: ApplyAppRequest) => request<ApplyAppResult>('POST', '/api/apps/apply', body),
+  releases: (fleet: string, app: string, signal?: AbortSignal) =>
+    request<Release[]>('GET', `/api/apps/${enc(fleet)}/${enc(app)}/releases`, undefined, signal),
+  rollback: (fleet: string, app: string, body: RollbackRequest) =>
+    request<ApplyAppResult>('POST', `/api/apps/${enc(fleet)}/${enc(app)}/rollback`, body),
 };

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'react';
 import { describeError } from '../api/client';
 import { api } from '../api/endpoints';
 import { useDevices } from '../devices-context';
+import { Link } from '../router';
 import type { Overview } from '../types';
 
 const REFETCH_THROTTLE_MS = 1000;
@@ -71,9 +72,9 @@ export function OverviewCards() {
       {overview.fleets.length > 0 && (
         <div className="fleets">
           {overview.fleets.map((f) => (
-            <span key={f.name} className="fleet-pill">
+            <Link key={f.name} href={`/fleets/${encodeURIComponent(f.name)}`} className="fleet-pill">
               <strong>{f.name}</strong> {f.online}/{f.total} online
-            </span>
+            </Link>
           ))}
         </div>
       )}

@@ -1,5 +1,6 @@
 /**
- * One device: facts, operator actions and telemetry history. The device itself comes from the
+ * One device: facts, operator actions, its containers (live, with restart history) and telemetry
+ * history. The device itself comes from the
  * shared live store (so status flips without reloading); a direct fetch covers deep links opened
  * before the first snapshot arrives and devices the stream has not sent.
  */
@@ -13,6 +14,7 @@ import { DeviceInfo } from '../components/device-info';
 import { DeviceActions } from '../components/device-actions';
 import { TelemetryCharts } from '../components/telemetry-charts';
 import { IngestDrops } from '../components/ingest-drops';
+import { ContainersPanel } from '../components/containers-panel';
 import { useNow } from '../use-now';
 import type { Device } from '../types';
 
@@ -51,7 +53,7 @@ export function DevicePage({ idOrName }: { idOrName: string }) {
   return (
     <>
       <p className="crumbs">
-        <Link href="/">Fleet</Link> / {device.name}
+        <Link href="/">Fleet</Link> / <Link href={`/fleets/${encodeURIComponent(device.fleet)}`}>{device.fleet}</Link> / {device.name}
       </p>
       <div className="title-row">
         <h1 data-testid="device-title">{device.name}</h1>
@@ -61,6 +63,7 @@ export function DevicePage({ idOrName }: { idOrName: string }) {
         <DeviceInfo device={device} />
         <DeviceActions device={device} onChanged={setFetched} />
       </div>
+      <ContainersPanel device={device} />
       <TelemetryCharts deviceId={device.id} />
       <IngestDrops deviceId={device.id} />
     </>

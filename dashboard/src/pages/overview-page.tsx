@@ -5,6 +5,7 @@ import { useDevices } from '../devices-context';
 import { Link } from '../router';
 import { OverviewCards } from '../components/overview-cards';
 import { DeviceTable } from '../components/device-table';
+import { TroublesPanel } from '../components/troubles-panel';
 import { useNow } from '../use-now';
 import type { Device } from '../types';
 
@@ -22,12 +23,15 @@ export function OverviewPage() {
   const user = useUser();
 
   const allTags = useMemo(() => [...new Set(devices.flatMap((d) => d.tags))].sort(), [devices]);
+  // Only fleets with devices can have services in trouble.
+  const fleets = useMemo(() => [...new Set(devices.map((d) => d.fleet))].sort(), [devices]);
   const shown = devices.filter((d) => matches(d, query.trim()) && (!tag || d.tags.includes(tag)));
 
   return (
     <>
       <h1>Fleet overview</h1>
       <OverviewCards />
+      {loaded && fleets.length > 0 && <TroublesPanel fleets={fleets} />}
       <section>
         <div className="toolbar">
           <h2>Devices</h2>
