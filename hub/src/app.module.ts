@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { BrokerModule } from './broker/broker.module.js';
 import { CoreModule } from './common/core.module.js';
@@ -18,6 +19,7 @@ import { UsersModule } from './users/users.module.js';
 
 /** Feature modules; infrastructure (CoreModule) is added by AppModule.forRoot. */
 const FEATURES = [
+  AuditModule,
   BrokerModule,
   PresenceModule,
   TelemetryModule,

@@ -9,6 +9,8 @@ import { LOGGER } from './tokens.js';
 export interface ErrorBody {
   code: string;
   message: string;
+  /** Present when the error carries structured detail (DomainError.details). */
+  details?: unknown;
 }
 
 /** Stable codes for statuses that come from the framework rather than from our services. */
@@ -84,7 +86,11 @@ export class GlobalExceptionFilter implements ExceptionFilter {
   }
 
   private toHttp(err: unknown, req: Request): [number, ErrorBody] {
-    if (err instanceof DomainError) return [HTTP_STATUS[err.code], { code: err.code, message: err.message }];
+    if (err instanceof DomainError) {
+      const body: ErrorBody = { code: err.code, message: err.message };
+      if (err.details !== undefined) body.details = err.details;
+      return [HTTP_STATUS[err.code], body];
+    }
     if (isZodError(err)) return [400, { code: 'bad_request', message: describeZodIssues(err.issues) }];
     if (err instanceof HttpException) {
       const status = err.getStatus();

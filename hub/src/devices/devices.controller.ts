@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nes
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { Device, IngestDrop, Overview, TelemetrySeries } from '../contract.js';
-import { Roles } from '../auth/roles.decorator.js';
+import { CurrentCaller, Roles, type Caller } from '../auth/roles.decorator.js';
+import { AuditService, actorOf } from '../audit/audit.service.js';
 import { ZodPipe } from '../http/zod-pipe.js';
 import {
   DeviceQuerySchema,
@@ -18,7 +19,10 @@ import { DevicesService } from './devices.service.js';
 @ApiBearerAuth()
 @Controller()
 export class DevicesController {
-  constructor(private readonly devices: DevicesService) {}
+  constructor(
+    private readonly devices: DevicesService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Get('overview')
   @ApiOperation({ summary: 'Device counts, total and per fleet' })
@@ -46,16 +50,28 @@ export class DevicesController {
   @Roles('operator')
   @ApiOperation({ summary: 'Rename or retag a device (operator+)' })
   @ApiBody({ schema: z.toJSONSchema(UpdateDeviceSchema) as object })
-  update(@Param('idOrName') idOrName: string, @Body(new ZodPipe(UpdateDeviceSchema)) body: UpdateDeviceInput): Promise<Device> {
-    return this.devices.update(idOrName, body);
+  update(
+    @Param('idOrName') idOrName: string,
+    @Body(new ZodPipe(UpdateDeviceSchema)) body: UpdateDeviceInput,
+    @CurrentCaller() caller: Caller,
+  ): Promise<Device> {
+    return this.audit.track(
+      { actor: actorOf(caller), action: 'device.update', targetType: 'device', target: idOrName, detail: { changes: body } },
+      () => this.devices.update(idOrName, body),
+      (d) => ({ target: d.id, detail: { name: d.name } }),
+    );
   }
 
   @Post('devices/:idOrName/revoke')
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({ summary: 'Revoke a device: disconnected within 2 s and refused afterwards (admin)' })
-  revoke(@Param('idOrName') idOrName: string): Promise<Device> {
-    return this.devices.revoke(idOrName);
+  revoke(@Param('idOrName') idOrName: string, @CurrentCaller() caller: Caller): Promise<Device> {
+    return this.audit.track(
+      { actor: actorOf(caller), action: 'device.revoke', targetType: 'device', target: idOrName },
+      () => this.devices.revoke(idOrName),
+      (d) => ({ target: d.id, detail: { name: d.name } }),
+    );
   }
 
   @Get('devices/:idOrName/telemetry')

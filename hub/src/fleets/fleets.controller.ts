@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { NAME_PATTERN } from '@pifleet/protocol';
 import type { Fleet } from '../contract.js';
-import { Roles } from '../auth/roles.decorator.js';
+import { CurrentCaller, Roles, type Caller } from '../auth/roles.decorator.js';
+import { AuditService, actorOf } from '../audit/audit.service.js';
 import { ZodPipe } from '../http/zod-pipe.js';
 import { FleetsService } from './fleets.service.js';
 
@@ -13,7 +14,10 @@ const CreateFleetSchema = z.object({ name: z.string().regex(NAME_PATTERN, 'lette
 @ApiBearerAuth()
 @Controller('fleets')
 export class FleetsController {
-  constructor(private readonly fleets: FleetsService) {}
+  constructor(
+    private readonly fleets: FleetsService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List fleets with their number of active devices' })
@@ -25,7 +29,11 @@ export class FleetsController {
   @Roles('admin')
   @ApiOperation({ summary: 'Create a fleet (admin)' })
   @ApiBody({ schema: z.toJSONSchema(CreateFleetSchema) as object })
-  create(@Body(new ZodPipe(CreateFleetSchema)) body: { name: string }): Promise<Fleet> {
-    return this.fleets.create(body.name);
+  create(@Body(new ZodPipe(CreateFleetSchema)) body: { name: string }, @CurrentCaller() caller: Caller): Promise<Fleet> {
+    return this.audit.track(
+      { actor: actorOf(caller), action: 'fleet.create', targetType: 'fleet', target: body.name, detail: { name: body.name } },
+      () => this.fleets.create(body.name),
+      (f) => ({ target: f.id }),
+    );
   }
 }

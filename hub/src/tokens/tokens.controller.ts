@@ -3,8 +3,10 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { CreatedToken, ProvisioningToken } from '../contract.js';
 import { CurrentCaller, Roles, type Caller } from '../auth/roles.decorator.js';
+import { AuditService, actorOf } from '../audit/audit.service.js';
 import { ZodPipe } from '../http/zod-pipe.js';
 import { CreateTokenSchema, type CreateTokenInput } from './tokens.dto.js';
+import { TOKEN_PREFIX } from './token-state.js';
 import { TokensService } from './tokens.service.js';
 
 @ApiTags('provisioning tokens')
@@ -12,7 +14,10 @@ import { TokensService } from './tokens.service.js';
 @Controller('tokens')
 @Roles('admin')
 export class TokensController {
-  constructor(private readonly tokens: TokensService) {}
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List provisioning tokens with their state (admin)' })
@@ -24,12 +29,22 @@ export class TokensController {
   @ApiOperation({ summary: 'Create a provisioning token; the secret is returned once (admin)' })
   @ApiBody({ schema: z.toJSONSchema(CreateTokenSchema, { io: 'input' }) as object })
   create(@Body(new ZodPipe(CreateTokenSchema)) body: CreateTokenInput, @CurrentCaller() caller: Caller): Promise<CreatedToken> {
-    return this.tokens.create(body, caller.userId);
+    return this.audit.track(
+      { actor: actorOf(caller), action: 'token.create', targetType: 'token', target: body.fleet, detail: { fleet: body.fleet, maxUses: body.maxUses, ttlSeconds: body.ttlSeconds } },
+      () => this.tokens.create(body, caller.userId),
+      (t) => ({ target: t.id, detail: { prefix: t.prefix } }),
+    );
   }
 
   @Delete(':idOrToken')
   @ApiOperation({ summary: 'Revoke a provisioning token by id or by the token itself (admin)' })
-  revoke(@Param('idOrToken') idOrToken: string): Promise<ProvisioningToken> {
-    return this.tokens.revoke(idOrToken);
+  revoke(@Param('idOrToken') idOrToken: string, @CurrentCaller() caller: Caller): Promise<ProvisioningToken> {
+    // The secret itself is never written down: a revoke by token is recorded under the token's id.
+    const given = idOrToken.startsWith(TOKEN_PREFIX) ? '(token)' : idOrToken;
+    return this.audit.track(
+      { actor: actorOf(caller), action: 'token.revoke', targetType: 'token', target: given },
+      () => this.tokens.revoke(idOrToken),
+      (t) => ({ target: t.id, detail: { prefix: t.prefix, fleet: t.fleet } }),
+    );
   }
 }
