@@ -137,7 +137,7 @@ export function ApplyForm({ draft, onApplied }: { draft?: ApplyDraft; onApplied:
         </fieldset>
         <label className="app-name">
           App name
-          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="from the file's name:" maxLength={63} aria-label="App name" />
+          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="default: the file's name" maxLength={63} aria-label="App name" />
         </label>
         <label className="file-pick">
           Open file…

@@ -33,7 +33,7 @@ function lastExit(r: ServiceRecord) {
 function Notes({ r, online, now }: { r: ServiceRecord; online: boolean; now: number }) {
   const notes: { text: string; cls: string; testid: string }[] = [];
   if (r.state === 'FATAL' || (r.state === 'UNKNOWN' && r.reportedState === 'FATAL'))
-    notes.push({ text: 'FATAL: gave up restarting; reset to try again', cls: 'note-fatal', testid: 'note-fatal' });
+    notes.push({ text: 'FATAL: reset to try again', cls: 'note-fatal', testid: 'note-fatal' });
   if (r.crashLoop) notes.push({ text: 'crash loop', cls: 'note-crash', testid: 'note-crashloop' });
   if (online && r.state === 'BACKOFF' && r.nextStartAt) {
     const left = Date.parse(r.nextStartAt) - now;

@@ -92,7 +92,8 @@ export function ReleasesPanel({ fleet, app, onChanged, onEdit }: { fleet: string
                     {r.current && <span className="badge badge-online">current</span>} {r.removed && <span className="badge">removes the app</span>}{' '}
                     {r.rollbackOf !== null && <span className="muted small">rollback to #{r.rollbackOf}</span>}
                   </td>
-                  <td className="row-actions">
+                  <td>
+                    <span className="row-actions">
                     <button type="button" className="small" onClick={() => setViewing(viewing === key ? null : key)} aria-expanded={viewing === key}>
                       {viewing === key ? 'Hide' : 'View'} compose
                     </button>
@@ -106,6 +107,7 @@ export function ReleasesPanel({ fleet, app, onChanged, onEdit }: { fleet: string
                         Roll back to #{r.number}
                       </button>
                     )}
+                    </span>
                   </td>
                 </tr>
                 {confirming === r && (

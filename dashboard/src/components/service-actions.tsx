@@ -9,7 +9,9 @@ import type { ServiceAction, ServiceActionRequest, ServiceRecord } from '../type
 interface Offer {
   action: ServiceAction;
   minutes?: number;
+  /** Button text; `name` (with the target appended) is its accessible name. */
   label: string;
+  name: string;
   className?: string;
 }
 
@@ -25,17 +27,17 @@ function paused(r: ServiceRecord, now: number): boolean {
 export function offers(records: ServiceRecord[], now: number): Offer[] {
   const any = (p: (r: ServiceRecord) => boolean) => records.some(p);
   const out: Offer[] = [];
-  if (any((r) => r.stopped || ['STOPPED', 'EXITED'].includes(lastKnown(r)))) out.push({ action: 'start', label: 'Start' });
+  if (any((r) => r.stopped || ['STOPPED', 'EXITED'].includes(lastKnown(r)))) out.push({ action: 'start', label: 'Start', name: 'Start' });
   if (any((r) => !r.stopped)) {
-    out.push({ action: 'stop', label: 'Stop', className: 'danger' });
-    out.push({ action: 'restart', label: 'Restart' });
+    out.push({ action: 'stop', label: 'Stop', name: 'Stop', className: 'danger' });
+    out.push({ action: 'restart', label: 'Restart', name: 'Restart' });
   }
-  if (any((r) => lastKnown(r) === 'FATAL')) out.push({ action: 'reset', label: 'Reset', className: 'primary' });
+  if (any((r) => lastKnown(r) === 'FATAL')) out.push({ action: 'reset', label: 'Reset', name: 'Reset', className: 'primary' });
   if (any((r) => !paused(r, now))) {
-    out.push({ action: 'pause', minutes: 15, label: 'Pause 15 min' });
-    out.push({ action: 'pause', minutes: 60, label: 'Pause 60 min' });
+    out.push({ action: 'pause', minutes: 15, label: 'Pause 15m', name: 'Pause 15 min' });
+    out.push({ action: 'pause', minutes: 60, label: '60m', name: 'Pause 60 min' });
   }
-  if (any((r) => paused(r, now))) out.push({ action: 'resume', label: 'Resume' });
+  if (any((r) => paused(r, now))) out.push({ action: 'resume', label: 'Resume', name: 'Resume' });
   return out;
 }
 
@@ -60,10 +62,18 @@ export function ServiceActions({
   return (
     <span className="svc-actions" onClick={(e) => e.stopPropagation()}>
       {offers(records, now).map((o) => {
-        const name = `${o.label} ${what}`;
+        const name = `${o.name} ${what}`;
         const req: ServiceActionRequest = { action: o.action, ...target, ...(o.minutes ? { minutes: o.minutes } : {}) };
         return (
-          <button key={o.label} type="button" className={`small ${o.className ?? ''}`} aria-label={name} title={name} disabled={busy} onClick={() => onRun(req, name)}>
+          <button
+            key={o.name}
+            type="button"
+            className={`small ${o.className ?? ''}${o.minutes === 60 ? ' joined' : ''}`}
+            aria-label={name}
+            title={o.action === 'pause' ? `${name}: no automatic restarts meanwhile` : name}
+            disabled={busy}
+            onClick={() => onRun(req, name)}
+          >
             {o.label}
           </button>
         );

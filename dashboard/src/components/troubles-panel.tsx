@@ -98,8 +98,10 @@ export function TroublesPanel({ fleets, title = 'Services in trouble' }: { fleet
                   {t.oomKilled && <span className="badge badge-svc-fatal svc-oom">OOM killed</span>}
                 </td>
                 <td className="nowrap">{t.since ? ago(t.since, now) : '—'}</td>
-                <td className="muted small svc-message" title={t.message ?? undefined}>
-                  {t.message ?? ''}
+                <td>
+                  <span className="muted small svc-message" title={t.message ?? undefined}>
+                    {t.message ?? ''}
+                  </span>
                 </td>
               </tr>
             ))}
