@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatSeconds, parseDuration, relativeTime } from './duration.js';
+import { formatElapsed, formatSeconds, parseDuration, parseSince, relativeTime } from './duration.js';
 
 void describe('parseDuration', () => {
   void it('reads each unit', () => {
@@ -51,5 +51,32 @@ void describe('relativeTime', () => {
     assert.equal(formatSeconds(59), '59s');
     assert.equal(formatSeconds(3599), '59m');
     assert.equal(formatSeconds(86_399), '23h');
+  });
+});
+
+void describe('formatElapsed', () => {
+  void it('shows the two largest units', () => {
+    assert.equal(formatElapsed(400), '0.4s');
+    assert.equal(formatElapsed(45_000), '45s');
+    assert.equal(formatElapsed(320_000), '5m20s');
+    assert.equal(formatElapsed(300_000), '5m');
+    assert.equal(formatElapsed((3 * 3600 + 12 * 60 + 30) * 1000), '3h12m');
+    assert.equal(formatElapsed((2 * 86_400 + 3 * 3600) * 1000), '2d3h');
+    assert.equal(formatElapsed(-5), '0.0s');
+  });
+});
+
+void describe('parseSince', () => {
+  const now = new Date('2025-01-31T12:00:00Z');
+
+  void it('takes a duration back from now or an ISO time', () => {
+    assert.equal(parseSince('1h', now), '2025-01-31T11:00:00.000Z');
+    assert.equal(parseSince('1h30m', now), '2025-01-31T10:30:00.000Z');
+    assert.equal(parseSince('2025-01-30T10:00:00+01:00', now), '2025-01-30T09:00:00.000Z');
+    assert.equal(parseSince('2025-01-30', now), '2025-01-30T00:00:00.000Z');
+  });
+
+  void it('refuses anything else with a message naming both forms', () => {
+    for (const bad of ['5', 'yesterday', '2025-13-45', '']) assert.throws(() => parseSince(bad, now), /duration|ISO 8601/, bad);
   });
 });

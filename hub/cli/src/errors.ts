@@ -40,12 +40,17 @@ export class AuthError extends CliError {
   }
 }
 
-/** An error body `{code, message}` from the hub; `code` is the hub's stable error code. */
+/**
+ * An error body `{code, message}` from the hub; `code` is the hub's stable error code. `details`
+ * is whatever structured detail the hub added (e.g. the ComposeError[] of `invalid_compose`),
+ * unvalidated: a command that uses it parses it for itself.
+ */
 export class HubError extends CliError {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details?: unknown,
   ) {
     super(message, EXIT.failure);
   }

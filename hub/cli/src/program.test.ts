@@ -48,7 +48,10 @@ void describe('pifleet command line', () => {
   });
 
   void it('prints help with examples on stdout for every command, exit 0', async () => {
-    for (const argv of [[], ['login'], ['logout'], ['devices'], ['device', 'show'], ['device', 'rename'], ['device', 'tag'], ['device', 'revoke'], ['token', 'create'], ['token', 'list'], ['token', 'revoke']]) {
+    for (const argv of [[], ['login'], ['logout'], ['devices'], ['device', 'show'], ['device', 'rename'], ['device', 'tag'], ['device', 'revoke'], ['token', 'create'], ['token', 'list'], ['token', 'revoke'],
+      ['apps', 'apply'], ['apps', 'list'], ['apps', 'releases'], ['apps', 'rollback'], ['apps', 'rm'], ['ps'],
+      ...['start', 'stop', 'restart', 'reset', 'pause', 'resume', 'history'].map((a) => ['service', a]),
+      ['images', 'push'], ['images', 'list'], ['images', 'rm'], ['audit']]) {
       const r = await cli([...argv, '--help'], env);
       assert.equal(r.code, EXIT.ok, argv.join(' '));
       assert.match(r.out, /Example/, argv.join(' '));

@@ -1,7 +1,12 @@
 import { Command, CommanderError } from 'commander';
+import { registerApps } from './commands/apps.js';
+import { registerAudit } from './commands/audit.js';
 import { registerDevice } from './commands/device.js';
 import { registerDevices } from './commands/devices.js';
+import { registerImages } from './commands/images.js';
 import { registerLogin } from './commands/login.js';
+import { registerPs } from './commands/ps.js';
+import { registerService } from './commands/service.js';
 import { registerToken } from './commands/token.js';
 import { CliError, EXIT, oneLine } from './errors.js';
 import type { Io } from './session.js';
@@ -41,13 +46,20 @@ export function buildProgram(io: Io): Command {
         '\nExamples:\n' +
         '  pifleet login --hub http://hub.local:8080 --user admin\n' +
         '  pifleet devices --online\n' +
-        '  pifleet token create --fleet default --ttl 1h',
+        '  pifleet token create --fleet default --ttl 1h\n' +
+        '  pifleet apps apply -f compose.yml --fleet default --dry-run\n' +
+        '  pifleet ps kitchen-pi',
     );
 
   registerLogin(program, io);
   registerDevices(program, io);
   registerDevice(program, io);
   registerToken(program, io);
+  registerApps(program, io);
+  registerPs(program, io);
+  registerService(program, io);
+  registerImages(program, io);
+  registerAudit(program, io);
   return program;
 }
 

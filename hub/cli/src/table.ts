@@ -19,7 +19,7 @@ export function renderFields(fields: readonly (readonly [string, string])[]): st
 }
 
 /** Device names and info come from devices; strip control characters so they cannot drive the terminal. */
-function sanitize(cell: string): string {
+export function sanitize(cell: string): string {
   // eslint-disable-next-line no-control-regex
   return cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
