@@ -11,6 +11,7 @@ import { DevicesModule } from './devices/devices.module.js';
 import { EnrollmentModule } from './enrollment/enrollment.module.js';
 import { FleetsModule } from './fleets/fleets.module.js';
 import { HealthModule } from './health/health.module.js';
+import { ImagesModule } from './images/images.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PresenceModule } from './presence/presence.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
@@ -29,6 +30,7 @@ const FEATURES = [
   TokensModule,
   DevicesModule,
   EnrollmentModule,
+  ImagesModule,
   HealthModule,
   MetricsModule,
 ];

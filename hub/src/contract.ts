@@ -53,10 +53,13 @@
  *
  * Image bundles (`docker save` archives for devices without a registry):
  *   POST   /api/images                         operator+ raw body (application/octet-stream, .tar or .tar.gz) -> ImageBundle
+ *                                                       (201 stored, 200 the same archive already was; 400 `invalid_image`,
+ *                                                       413 `payload_too_large` past PIFLEET_IMAGE_MAX_BYTES, 507 `disk_full`)
  *   GET    /api/images                         viewer+  -> ImageBundle[]
  *   DELETE /api/images/:id                     operator+ -> ImageBundle (409 `conflict` while a release uses it)
- *   GET    /api/images/:id/manifest            device   -> BundleManifest   (HTTP Basic: device id : MQTT password)
- *   GET    /api/images/:id/chunks/:n           device   -> the n-th chunk (application/octet-stream)
+ *   GET    /api/images/:id/manifest            device   -> BundleManifest   (HTTP Basic: device id : MQTT password; else 401)
+ *   GET    /api/images/:id/chunks/:n           device   -> the n-th chunk from 0 (application/octet-stream; ETag "<chunk sha256>",
+ *                                                       304 on a matching If-None-Match)
  *   GET    /metrics                            viewer+  Prometheus text format
  *   GET    /api/docs                           public   OpenAPI UI (JSON at /api/docs-json)
  */
