@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Device, TelemetryUpdate } from '../contract.js';
+import type { Alert, Device, DeviceContainers, TelemetryUpdate } from '../contract.js';
 import { DomainEvents } from '../common/domain-events.js';
 import { LOGGER } from '../common/tokens.js';
 import { DevicesService } from './devices.service.js';
@@ -12,6 +12,8 @@ const LOAD_CHUNK = 1000;
 export interface FeedBatch {
   devices?: Device[];
   telemetry?: TelemetryUpdate[];
+  containers?: DeviceContainers[];
+  alerts?: Alert[];
 }
 export type FeedListener = (batch: FeedBatch) => void;
 
@@ -26,6 +28,9 @@ export class DeviceFeedService implements OnModuleDestroy {
   private readonly listeners = new Set<FeedListener>();
   private readonly dirty = new Set<string>();
   private readonly telemetry = new Map<string, TelemetryUpdate>();
+  /** Containers per device and alerts per id, passed on from memory like telemetry (latest wins). */
+  private readonly containers = new Map<string, DeviceContainers>();
+  private readonly alerts = new Map<string, Alert>();
   private unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing = false;
@@ -44,6 +49,14 @@ export class DeviceFeedService implements OnModuleDestroy {
         this.events.on('device.changed', ({ deviceId }) => this.mark(deviceId)),
         this.events.on('telemetry.stored', ({ deviceId, point, receivedAt }) => {
           this.telemetry.set(deviceId, { deviceId, point, receivedAt: receivedAt.toISOString() });
+          this.schedule();
+        }),
+        this.events.on('containers.changed', (c) => {
+          this.containers.set(c.deviceId, c);
+          this.schedule();
+        }),
+        this.events.on('alert.changed', (a) => {
+          this.alerts.set(a.id, a);
           this.schedule();
         }),
       ];
@@ -75,6 +88,12 @@ export class DeviceFeedService implements OnModuleDestroy {
       this.telemetry.clear();
       for (const l of this.listeners) l({ telemetry });
     }
+    if (this.containers.size > 0 || this.alerts.size > 0) {
+      const batch = { containers: [...this.containers.values()], alerts: [...this.alerts.values()] };
+      this.containers.clear();
+      this.alerts.clear();
+      for (const l of this.listeners) l(batch);
+    }
     if (this.flushing || this.dirty.size === 0) return;
     this.flushing = true;
     const ids = [...this.dirty];
@@ -99,5 +118,7 @@ export class DeviceFeedService implements OnModuleDestroy {
     this.timer = undefined;
     this.dirty.clear();
     this.telemetry.clear();
+    this.containers.clear();
+    this.alerts.clear();
   }
 }

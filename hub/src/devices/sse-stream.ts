@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Device, LiveEventMap, TelemetryUpdate } from '../contract.js';
+import type { Alert, Device, DeviceContainers, LiveEventMap, TelemetryUpdate } from '../contract.js';
 import type { FeedBatch } from './device-feed.service.js';
 
 export const HEARTBEAT_MS = 15_000;
@@ -9,14 +9,16 @@ export const MAX_PENDING = 5_000;
 const STALL_MS = 60_000;
 
 /**
- * One SSE connection (the pattern dozzle uses): `snapshot` first, then `device` and `telemetry`
- * deltas, comments as heartbeat. Honours backpressure: while the socket is full, deltas wait in
+ * One SSE connection (the pattern dozzle uses): `snapshot` first, then `device`, `telemetry`,
+ * `containers` and `alert` deltas, comments as heartbeat. Honours backpressure: while the socket is full, deltas wait in
  * per-device maps (latest wins, bounded); if one overflows the client gets a new snapshot once it
  * drains (a snapshot carries each device's latest telemetry too).
  */
 export class SseStream {
   private readonly pending = new Map<string, Device>();
   private readonly pendingTelemetry = new Map<string, TelemetryUpdate>();
+  private readonly pendingContainers = new Map<string, DeviceContainers>();
+  private readonly pendingAlerts = new Map<string, Alert>();
   private ready = false;
   private resnapshot = false;
   private closed = false;
@@ -50,10 +52,17 @@ export class SseStream {
     if (this.closed) return;
     for (const d of batch.devices ?? []) this.pending.set(d.id, d);
     for (const t of batch.telemetry ?? []) this.pendingTelemetry.set(t.deviceId, t);
+    for (const c of batch.containers ?? []) this.pendingContainers.set(c.deviceId, c);
+    for (const a of batch.alerts ?? []) this.pendingAlerts.set(a.id, a);
     if (this.pending.size > MAX_PENDING || this.pendingTelemetry.size > MAX_PENDING) {
       this.pending.clear();
       this.pendingTelemetry.clear();
       this.resnapshot = true;
+    }
+    // The snapshot carries neither: a client that fell this far behind refetches them (GET containers, alerts).
+    if (this.pendingContainers.size > MAX_PENDING || this.pendingAlerts.size > MAX_PENDING) {
+      this.pendingContainers.clear();
+      this.pendingAlerts.clear();
     }
     if (this.ready && !this.res.writableNeedDrain) this.flushPending();
   }
@@ -65,6 +74,8 @@ export class SseStream {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.pending.clear();
     this.pendingTelemetry.clear();
+    this.pendingContainers.clear();
+    this.pendingAlerts.clear();
     if (!this.res.writableEnded) this.res.end();
     this.onClose();
   }
@@ -87,6 +98,14 @@ export class SseStream {
     for (const [id, t] of this.pendingTelemetry) {
       this.pendingTelemetry.delete(id);
       if (!this.send('telemetry', t)) return;
+    }
+    for (const [id, c] of this.pendingContainers) {
+      this.pendingContainers.delete(id);
+      if (!this.send('containers', c)) return;
+    }
+    for (const [id, a] of this.pendingAlerts) {
+      this.pendingAlerts.delete(id);
+      if (!this.send('alert', a)) return;
     }
   }
 

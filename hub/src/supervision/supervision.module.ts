@@ -1,0 +1,46 @@
+import { Module } from '@nestjs/common';
+import { BrokerModule } from '../broker/broker.module.js';
+import { DevicesModule } from '../devices/devices.module.js';
+import { FleetsModule } from '../fleets/fleets.module.js';
+import { IngestModule } from '../ingest/ingest.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AlertsController } from './alerts.controller.js';
+import { AlertsRepository } from './alerts.repository.js';
+import { AlertsService } from './alerts.service.js';
+import { ContainersService } from './containers.service.js';
+import { DesiredSide } from './desired-side.js';
+import { DeviceGate } from './device-gate.js';
+import { EventsIngest } from './events-ingest.service.js';
+import { EventsRetention } from './events-retention.service.js';
+import { ReportedIngest } from './reported-ingest.service.js';
+import { ReportedRepository } from './reported.repository.js';
+import { ServiceEventsRepository } from './service-events.repository.js';
+import { StoredDesiredSide } from './stored-desired-side.js';
+import { SupervisionAnnouncer } from './supervision-announcer.service.js';
+import { SupervisionController } from './supervision.controller.js';
+
+/**
+ * The reported side of supervision: intake of devices' reported states and events, the
+ * containers view, restart history, fleet troubles, alerts and their retention. The desired
+ * side (what should run, operator controls) belongs to the apps module and is reached through
+ * DesiredSide.
+ */
+@Module({
+  imports: [BrokerModule, IngestModule, DevicesModule, FleetsModule, UsersModule],
+  controllers: [SupervisionController, AlertsController],
+  providers: [
+    { provide: DesiredSide, useClass: StoredDesiredSide },
+    DeviceGate,
+    ReportedRepository,
+    ServiceEventsRepository,
+    AlertsRepository,
+    AlertsService,
+    ContainersService,
+    SupervisionAnnouncer,
+    EventsRetention,
+    ReportedIngest,
+    EventsIngest,
+  ],
+  exports: [ContainersService, AlertsService],
+})
+export class SupervisionModule {}
