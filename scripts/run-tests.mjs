@@ -52,8 +52,31 @@ function run(list, concurrency, timeoutMs) {
   });
 }
 
+// One Podman service for the whole run, passed to every test process as PIFLEET_DOCKER_HOST
+// (the engine tests' fixture, agent/src/testing/podman.ts, uses it instead of starting its own).
+let podman;
+if (!process.env.PIFLEET_DOCKER_HOST) {
+  try {
+    const { podmanBinary, startPodmanService } = await import(new URL('../agent/dist/testing/podman-service.js', import.meta.url).href);
+    if (podmanBinary()) {
+      podman = await startPodmanService();
+      process.env.PIFLEET_DOCKER_HOST = podman.dockerHost;
+    }
+  } catch (err) {
+    // The fixture then starts its own, or reports why it cannot.
+    console.error(`podman service not started for the run: ${err.message}`);
+  }
+}
+const stopPodman = async () => {
+  const p = podman;
+  podman = undefined;
+  await p?.stop().catch((err) => console.error(`podman service stop: ${err.message}`));
+};
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void stopPodman().then(() => process.exit(130)));
+
 const a = await run(regular, 2, 240_000);
 const b = await run(soak, 1, 900_000);
+await stopPodman();
 const passed = a.passed + b.passed;
 const failed = a.failed + b.failed;
 const skipped = a.skipped + b.skipped;

@@ -364,9 +364,10 @@ export class DockerEngine implements Engine {
     try {
       await this.docker.createVolume({ Name: name, Labels: { ...labels, [LABELS.managed]: 'true', [LABELS.app]: app } });
     } catch (err) {
-      // Docker answers an existing name with the volume; Podman with 409. Ours is fine, anyone else's is not.
-      if (statusOf(err) === 409 && (await this.volumeOwner(name)) === app) return;
-      this.fail(err, 'other', `create volume ${name}`);
+      // Docker answers an existing name with the volume, Podman with an error. Ours is fine, anyone else's is not.
+      const e = toEngineError(err, 'other', `create volume ${name}`);
+      if (e.code === 'conflict' && (await this.volumeOwner(name)) === app) return;
+      throw e;
     }
   }
 
@@ -423,8 +424,10 @@ export class DockerEngine implements Engine {
         Labels: { ...opts.labels, [LABELS.managed]: 'true', [LABELS.app]: app },
       });
     } catch (err) {
-      if (statusOf(err) === 409 && (await this.networkOwner(name)) === app) return;
-      this.fail(err, 'other', `create network ${name}`);
+      // Docker says 409, Podman 500 "network already exists". Ours is fine, anyone else's is not.
+      const e = toEngineError(err, 'other', `create network ${name}`);
+      if (e.code === 'conflict' && (await this.networkOwner(name)) === app) return;
+      throw e;
     }
   }
 

@@ -58,7 +58,9 @@ export function toEngineError(err: unknown, op: EngineOp, what: string): EngineE
   }
   const status = statusOf(err);
   // Podman answers these with 500 where Docker says 409 and 404.
-  if (/that name is already in use|name .* is already in use/i.test(msg)) return new EngineError('conflict', text, { cause: err });
+  if (/that name is already in use|name .* is already in use|already exists/i.test(msg)) return new EngineError('conflict', text, { cause: err });
+  // In use: Docker's 403 "has active endpoints" (networks), Podman's 500 "is being used".
+  if (/is being used|has active endpoints|volume is in use/i.test(msg)) return new EngineError('conflict', text, { cause: err });
   if (/network not found|no such network/i.test(msg)) return new EngineError('not_found', text, { cause: err });
   // Docker: "No such image: x"; Podman: "x: image not known".
   if (status === 404 && /no such image|image not known|image .*not found|manifest unknown/i.test(msg)) return new EngineError('image_missing', text, { cause: err });

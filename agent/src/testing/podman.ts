@@ -38,6 +38,22 @@ export interface UsePodman {
   get(t: TestContext): PodmanFixture | undefined;
 }
 
+/** Polls async `fn` until it returns a value other than undefined; throws after `ms` naming `what`. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 let shared: Promise<{ socketPath: string; own?: PodmanService }> | undefined;
 let users = 0;
 
