@@ -120,7 +120,7 @@ function Convergence({ c, online, now }: { c: DeviceContainers; online: boolean;
   return (
     <div className="convergence" data-testid="convergence">
       <span data-testid="desired-version">
-        desired <strong>v{c.desiredVersion}</strong>
+        desired <strong>{c.desiredVersion === 0 ? 'nothing yet' : `v${c.desiredVersion}`}</strong>
       </span>
       <span data-testid="applied-version">
         applied <strong>{c.appliedVersion === null ? 'none yet' : `v${c.appliedVersion}`}</strong>
