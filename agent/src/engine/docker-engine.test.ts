@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import { ServiceSpecSchema, type ServiceSpecInput } from '@pifleet/protocol';
-import { usePodman } from '../testing/podman.js';
+import { eventually, usePodman } from '../testing/podman.js';
 import { DockerEngine } from './docker-engine.js';
 import { EngineError, LABELS, containerName } from './engine.js';
 
@@ -116,4 +116,26 @@ void test('a second container with the same name is a conflict; a missing image 
     engine.createContainer(app, 'two', spec('localhost/pifleet-test/absent:nope', { networkMode: 'none' }), 'h', 1),
     (e: unknown) => e instanceof EngineError && e.code === 'image_missing',
   );
+});
+
+void test('user, working dir, init and a dropped capability reach the container', async (t) => {
+  const p = podman.get(t);
+  if (!p) return;
+  const engine = new DockerEngine({ env: p.env });
+  t.after(() => engine.close());
+  const id = await engine.createContainer(
+    p.app(),
+    'who',
+    // CapEff as hex: CAP_CHOWN (bit 0) is dropped, so the lowest hex digit is even.
+    spec(p.images.busybox, { command: ['sh', '-c', 'id -u; pwd; cat /proc/1/comm; grep CapBnd /proc/self/status | cut -f2'], user: '65534', workingDir: '/tmp', init: true, capDrop: ['CHOWN'], networkMode: 'none' }),
+    'h',
+    1,
+  );
+  await engine.startContainer(id);
+  await eventually('the container to exit', async () => ((await engine.inspectContainer(id))?.status === 'exited' ? true : undefined));
+  const [uid, cwd, init, capBnd] = await engine.logTail(id, 10);
+  assert.equal(uid, '65534');
+  assert.equal(cwd, '/tmp');
+  assert.match(init ?? '', /^(catatonit|docker-init|podman-init|tini)$/, 'PID 1 is the init process');
+  assert.equal(parseInt(capBnd ?? '1', 16) & 1, 0, `CAP_CHOWN still in the bounding set: ${capBnd}`);
 });

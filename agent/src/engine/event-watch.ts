@@ -1,6 +1,7 @@
 import { Backoff, sleep } from '../util/backoff.js';
 import type { EngineEvent } from './engine.js';
 import { EngineError } from './engine.js';
+import { toEngineError } from './errors.js';
 import { normaliseEvent } from './event-normalise.js';
 import { jsonLines } from './json-lines.js';
 
@@ -57,7 +58,7 @@ export function watchEvents(
         stream = await open(signal);
       } catch (err) {
         if (signal.aborted) break;
-        goneDown(err);
+        goneDown(toEngineError(err, 'other', 'open the event stream'));
         await sleep(backoff.next(), signal);
         continue;
       }
@@ -71,7 +72,8 @@ export function watchEvents(
           if (ev) safe(() => handlers.onEvent(ev));
         }
       } catch (err) {
-        ended = err;
+        // A cut stream (ECONNRESET) is the engine going away, as the caller reads it.
+        ended = toEngineError(err, 'other', 'event stream');
       }
       if (signal.aborted) break;
       if (Date.now() - since >= stableMs) backoff.reset();

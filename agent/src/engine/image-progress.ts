@@ -9,40 +9,48 @@ import type { PullProgress } from './engine.js';
 const MAX_LAYERS = 1024;
 
 /**
- * Sums the download progress of every layer seen: `done` = bytes downloaded, `total` = bytes
- * known so far (a layer's size is known once its download starts, so `total` can grow).
+ * Sums the download progress of every layer seen. When the engine reports sizes (Docker does,
+ * per layer while it downloads) `done`/`total` are bytes, and `total` grows as layers start.
+ * Podman 4 often reports none ("Pulling fs layer", then "Download complete"): then they count
+ * layers, so the fraction done/total still means something to whoever shows it.
  */
 export class PullTracker {
-  private readonly layers = new Map<string, { current: number; total: number }>();
+  private readonly layers = new Map<string, { current: number; total: number; complete: boolean }>();
+  private last = '';
 
   /** Feeds one progress object; returns the new sum when it changed, else undefined. */
   update(msg: Record<string, unknown>): PullProgress | undefined {
     const id = typeof msg['id'] === 'string' ? msg['id'] : undefined;
     const status = typeof msg['status'] === 'string' ? msg['status'] : '';
-    if (!id) return undefined;
+    if (!id || !/^(pulling fs layer|waiting|downloading|download complete|verifying checksum|extracting|pull complete|already exists)/i.test(status)) return undefined;
+    let layer = this.layers.get(id);
+    if (!layer) {
+      if (this.layers.size >= MAX_LAYERS) return undefined;
+      layer = { current: 0, total: 0, complete: false };
+      this.layers.set(id, layer);
+    }
     const detail = (msg['progressDetail'] ?? {}) as { current?: unknown; total?: unknown };
-    const layer = this.layers.get(id);
     if (/^downloading/i.test(status) && typeof detail.total === 'number' && detail.total > 0) {
-      if (!layer && this.layers.size >= MAX_LAYERS) return undefined;
-      const current = typeof detail.current === 'number' ? Math.min(detail.current, detail.total) : 0;
-      this.layers.set(id, { current, total: detail.total });
-      return this.sum();
-    }
-    if (layer && /^(download complete|pull complete|extracting|verifying checksum)/i.test(status) && layer.current !== layer.total) {
+      layer.total = detail.total;
+      layer.current = typeof detail.current === 'number' ? Math.min(Math.max(0, detail.current), detail.total) : 0;
+    } else if (/^(download complete|verifying checksum|extracting|pull complete|already exists)/i.test(status)) {
+      layer.complete = true;
       layer.current = layer.total;
-      return this.sum();
     }
-    return undefined;
+    const p = this.sum();
+    const key = `${p.done}/${p.total}`;
+    if (key === this.last) return undefined;
+    this.last = key;
+    return p;
   }
 
   sum(): PullProgress {
-    let done = 0;
-    let total = 0;
-    for (const l of this.layers.values()) {
-      done += l.current;
-      total += l.total;
+    const all = [...this.layers.values()];
+    if (all.some((l) => l.total > 0)) {
+      // Bytes; a layer that finished without ever reporting a size adds nothing to either side.
+      return all.reduce((acc, l) => ({ done: acc.done + l.current, total: acc.total + l.total }), { done: 0, total: 0 });
     }
-    return { done, total };
+    return { done: all.filter((l) => l.complete).length, total: all.length };
   }
 }
 

@@ -49,14 +49,23 @@ void test('jsonLines: objects split across chunks, bad lines skipped, an over-lo
   assert.deepEqual(got, [{ a: 1 }, { b: 2 }, { c: 3 }]);
 });
 
-void test('PullTracker sums layers: total grows as layers start, done reaches total when they complete', () => {
+void test('PullTracker sums layer bytes when sizes are reported: total grows as layers start, done reaches total', () => {
   const t = new PullTracker();
-  assert.equal(t.update({ status: 'Pulling fs layer', id: 'l1' }), undefined);
+  assert.deepEqual(t.update({ status: 'Pulling fs layer', id: 'l1' }), { done: 0, total: 1 });
   assert.deepEqual(t.update({ status: 'Downloading', id: 'l1', progressDetail: { current: 10, total: 100 } }), { done: 10, total: 100 });
   assert.deepEqual(t.update({ status: 'Downloading', id: 'l2', progressDetail: { current: 50, total: 50 } }), { done: 60, total: 150 });
   assert.deepEqual(t.update({ status: 'Download complete', id: 'l1' }), { done: 150, total: 150 });
   assert.equal(t.update({ status: 'Pull complete', id: 'l1' }), undefined, 'no change, no report');
   assert.equal(t.update({ status: 'Status: Downloaded newer image' }), undefined);
+  assert.equal(t.update({ status: 'Digest: sha256:abc', id: 'x' }), undefined);
+});
+
+void test('PullTracker counts layers when the engine reports no sizes (Podman 4)', () => {
+  const t = new PullTracker();
+  assert.deepEqual(t.update({ status: 'Already exists', progressDetail: {}, id: 'a' }), { done: 1, total: 1 });
+  assert.deepEqual(t.update({ status: 'Pulling fs layer', progressDetail: {}, id: 'b' }), { done: 1, total: 2 });
+  assert.deepEqual(t.update({ status: 'Download complete', progressDetail: {}, id: 'b' }), { done: 2, total: 2 });
+  assert.equal(t.update({ status: 'Download complete', progressDetail: {}, id: 'b' }), undefined);
 });
 
 void test('in-band stream errors and the refs a load reports (Docker and Podman wording)', () => {

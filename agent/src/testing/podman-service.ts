@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,27 @@ export function pingSocket(socketPath: string, timeoutMs = 1000): Promise<boolea
   });
 }
 
+/** Waits until no process names `dir` in its command line (conmon and podman calls on the store do). */
+async function waitForNoProcessUsing(dir: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  const busy = (): boolean => {
+    let pids: string[];
+    try {
+      pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+    } catch {
+      return false;
+    }
+    return pids.some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    });
+  };
+  while (busy() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Lazily unmounts whatever the storage left mounted under `dir` (deepest first), so it can be deleted. */
 function unmountBelow(dir: string): void {
   let mounts: string[];
@@ -160,9 +181,11 @@ export async function startPodmanService(opts: PodmanServiceOptions = {}): Promi
       spawnSync(bin, [...storageFlags(dir), ...args], { env, stdio: 'ignore', timeout: 60_000 });
     };
     run(['rm', '--all', '--force', '--time', '0']);
+    // conmon's exit command (`podman container cleanup`) may still be writing to the store.
+    await waitForNoProcessUsing(dir, 10_000);
     // Removing the containers and unmounting what they left is all the delete needs.
     unmountBelow(dir);
-    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   };
 
   await start();
