@@ -302,6 +302,6 @@ void test('under umask 000 the data dir and everything in it stay owner-only', a
   await waitFor('online status, session 1', () => statusOf(s.watcher, 'online', 1));
   a.child.kill('SIGTERM');
   assert.equal((await a.exit()).code, 0);
-  assert.deepEqual((await readdir(s.dir)).sort(), ['device-key.pem', 'identity.json', 'session']);
+  assert.deepEqual((await readdir(s.dir)).sort(), ['device-key.pem', 'identity.json', 'session', 'supervision']);
   assert.deepEqual(await loose(s.dir), []);
 });

@@ -15,7 +15,10 @@ import { enrollClient } from './identity/enroll-client.js';
 import { EXIT_CONFIG, FatalError, ensureIdentity } from './identity/enrollment.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { createLogger } from './log/logger.js';
+import { describeAddress } from './engine/discovery.js';
+import { DockerEngine } from './engine/docker-engine.js';
 import { MqttLink } from './mqtt/mqtt-link.js';
+import { SupervisionService } from './supervision/supervision-service.js';
 import { collectDeviceInfo } from './system/device-info.js';
 import { HostReader } from './telemetry/host-reader.js';
 import { Sampler } from './telemetry/sampler.js';
@@ -126,10 +129,14 @@ async function main(argv: string[]): Promise<number> {
     backoff: new Backoff({ baseMs: 1000, capMs: config.reconnectMaxMs }),
     // First retry after a refusal within the normal cap (it may be a hub restart), then up to 5 min.
     refusedBackoff: new Backoff({ baseMs: config.reconnectMaxMs, capMs: Math.max(config.reconnectMaxMs, 300_000) }),
-    // Callbacks fire only after link.start(), by which time `reporter` is initialised.
-    onUp: () => reporter.resume(),
+    // Callbacks fire only after link.start(), by which time `reporter` and `supervision` are initialised.
+    onUp: () => {
+      reporter.resume();
+      supervision.linkUp();
+    },
     onHubStatus: (online) => {
       if (online) reporter.resume();
+      supervision.hubStatus(online);
     },
   });
   const reporter = new TelemetryReporter({
@@ -140,12 +147,26 @@ async function main(argv: string[]): Promise<number> {
     publishMs: config.publishMs,
   });
 
+  // The container engine (DOCKER_HOST, else /var/run/docker.sock). Without a usable address the
+  // agent still runs: supervision stores what the hub wants and reports the engine down.
+  let engine: DockerEngine | undefined;
+  try {
+    engine = new DockerEngine({ onBackgroundError: (err) => linkLog.debug('container engine background error', { err }) });
+    linkLog.info('container engine', { address: describeAddress(engine.address) });
+  } catch (e) {
+    linkLog.error('container engine address is invalid; no containers will be run', { err: (e as Error).message });
+  }
+  const supervision = new SupervisionService({ engine, link, dataDir: dir, log: linkLog.child({ component: 'supervision' }) });
+  await supervision.start(stop);
+
   link.start(stop);
   await reporter.start(stop);
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
 
   linkLog.info('shutting down', { signal: String(stop.reason) });
   await reporter.drainForShutdown();
+  await supervision.stop();
+  engine?.close();
   await link.close();
   linkLog.info('stopped');
   return 0;

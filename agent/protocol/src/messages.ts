@@ -116,6 +116,8 @@ export const StateReportedMessageSchema = z.object({
   engine: z.enum(['up', 'down']).optional(),
   /** Set while the last apply did not finish; cleared once it does. */
   error: ApplyErrorSchema.optional(),
+  /** Events the agent dropped unsent over its life (its outbox filled up while the hub was away). */
+  eventsDropped: z.number().int().nonnegative().optional(),
 });
 export type StateReportedMessage = z.output<typeof StateReportedMessageSchema>;
 

@@ -57,8 +57,11 @@ export const DEFAULT_POLICY: SupervisionPolicy = {
   random: Math.random,
 };
 
-/** How much later than a container's recorded start its finish may be reported and still be that run. */
-const CLOCK_SLACK_MS = 2000;
+/**
+ * When the start time of a run is the agent's clock (the engine's was not available), how much
+ * earlier the engine's may be and still be that run.
+ */
+const CLOCK_SLACK_MS = 5000;
 
 /** The desired side of one service, as the machine needs it. */
 export interface ServiceDesire {
@@ -89,8 +92,14 @@ export interface ServiceRecord extends ServiceDesire, PersistedCounters {
   containerId?: string;
   /** Whether the current container has run before (starting it again is a restart). */
   ran: boolean;
-  /** Start of the current (or last) run. */
+  /** Start of the current (or last) run, in the engine's time when `startedAtExact`. */
   startedAt?: number;
+  startedAtExact?: boolean;
+  /**
+   * The last run seen to end, as `containerId@startedAt`: a late report that shows it still
+   * running (an inspect answered before it died) is stale and ignored.
+   */
+  endedRun?: string;
   health?: 'starting' | 'healthy' | 'unhealthy';
   unhealthySince?: number;
   exitCode?: number;
@@ -309,6 +318,7 @@ interface RunEnd {
 function died(d: Draft, end: RunEnd, policy: SupervisionPolicy): void {
   const r = d.r;
   const runStart = end.startedAt ?? r.startedAt ?? d.now;
+  r.endedRun = `${end.containerId}@${runStart}`;
   const runMs = Math.max(0, (end.finishedAt ?? d.now) - runStart);
   const exitCode = end.exitCode ?? undefined;
   const oom = end.oomKilled;
@@ -373,6 +383,7 @@ function noteHealth(d: Draft, health: ManagedContainer['health']): void {
 function adoptRunning(d: Draft, c: ManagedContainer): void {
   const r = d.r;
   r.startedAt = c.startedAt ?? d.now;
+  r.startedAtExact = c.startedAt !== null;
   r.ran = true;
   r.health = c.health ?? undefined;
   const up = d.now - r.startedAt >= r.supervision.startSecs * 1000;
@@ -393,6 +404,7 @@ function stopFinished(d: Draft, policy: SupervisionPolicy): void {
   r.unhealthySince = undefined;
   const runMs = r.startedAt !== undefined ? Math.max(0, d.now - r.startedAt) : undefined;
   const extra = runMs !== undefined ? { runMs } : {};
+  if (r.containerId !== undefined && r.startedAt !== undefined) r.endedRun = `${r.containerId}@${r.startedAt}`;
   if (r.control.stopped) {
     move(d, 'STOPPED', 'stopped', extra);
     return;
@@ -430,9 +442,10 @@ export function observe(r0: ServiceRecord, c: ManagedContainer | undefined, now:
     r.containerId = c.id;
     r.ran = c.startedAt !== null;
   }
+  const running = isRunning(c);
+  if (running && c.startedAt !== null && r.endedRun === `${c.id}@${c.startedAt}`) return done(d); // stale
   r.release = c.release;
   r.image = c.image;
-  const running = isRunning(c);
 
   if (first) {
     if (running) {
@@ -455,16 +468,25 @@ export function observe(r0: ServiceRecord, c: ManagedContainer | undefined, now:
 
   if (running) {
     if (RUN_STATES.has(r.state)) {
-      if (c.startedAt !== null) r.startedAt = c.startedAt;
+      if (c.startedAt !== null && !olderRun(r, c.startedAt)) {
+        r.startedAt = c.startedAt;
+        r.startedAtExact = true;
+      }
       noteHealth(d, c.health);
     } else if (IDLE_STATES.has(r.state)) adoptRunning(d, c); // started outside pifleet (docker start)
     return done(d);
   }
   if (RUN_STATES.has(r.state)) {
-    const sameRun = c.finishedAt === null || r.startedAt === undefined || c.finishedAt >= r.startedAt - CLOCK_SLACK_MS;
-    if (sameRun) died(d, { containerId: c.id, exitCode: c.exitCode, oomKilled: c.oomKilled, startedAt: c.startedAt, finishedAt: c.finishedAt }, policy);
+    // An exit of an earlier run (a late report) is not the death of this one.
+    if (c.startedAt === null || !olderRun(r, c.startedAt)) died(d, { containerId: c.id, exitCode: c.exitCode, oomKilled: c.oomKilled, startedAt: c.startedAt, finishedAt: c.finishedAt }, policy);
   } else if (r.state === 'STOPPING') stopFinished(d, policy);
   return done(d);
+}
+
+/** Whether a run that started at `startedAt` (engine time) began before the record's current run. */
+function olderRun(r: ServiceRecord, startedAt: number): boolean {
+  if (r.startedAt === undefined) return false;
+  return startedAt < r.startedAt - (r.startedAtExact ? 0 : CLOCK_SLACK_MS);
 }
 
 /** Time passed: STARTING that lasted, unhealthy too long, a long run forgetting crashes. */
@@ -514,13 +536,13 @@ export function created(r0: ServiceRecord, containerId: string, release: number,
 }
 
 /** The applier started the container (the engine accepted the start). */
-export function started(r0: ServiceRecord, containerId: string, now: number): Result {
+export function started(r0: ServiceRecord, containerId: string, now: number, engineStartedAt?: number): Result {
   const d = draft(r0, now);
   const r = d.r;
   if (r.containerId === containerId && r.ran) r.restarts += 1;
   const reason = r.state === 'BACKOFF' ? 'backoff_done' : 'starting';
   Object.assign(r, {
-    containerId, ran: true, startedAt: now, health: undefined, unhealthySince: undefined, exitCode: undefined,
+    containerId, ran: true, startedAt: engineStartedAt ?? now, startedAtExact: engineStartedAt !== undefined, health: undefined, unhealthySince: undefined, exitCode: undefined,
     oomKilled: undefined, stopping: undefined, restartWanted: undefined, message: undefined,
   });
   move(d, 'STARTING', reason);

@@ -91,7 +91,7 @@ class Sim {
           }
           case 'startContainer':
             Object.assign(this.containers.get(s.containerId)!, { status: 'running', startedAt: now, finishedAt: null, exitCode: null, oomKilled: false, health: null });
-            this.sup.started(s.app, s.service, s.containerId);
+            this.sup.started(s.app, s.service, s.containerId, now);
             ran.push(`start ${s.service}`);
             break;
           case 'stopContainer':
@@ -573,4 +573,50 @@ void test('the stop the applier issues is not a crash', () => {
   s.reconcile();
   assert.equal(s.sup.record('x', 'a')!.crashes, 0);
   assert.ok(!s.moves().some((m) => m.includes('BACKOFF')));
+});
+
+void test('a late report of a run that already ended is ignored (an inspect answered before the death)', () => {
+  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
+  s.reconcile();
+  s.advance(5000);
+  const before = { ...s.container('a') }; // running, as an inspect taken now would say
+  s.die('a', 1);
+  s.advance(0); // restarted at once (first crash)
+  assert.equal(s.state('a'), 'STARTING');
+  const n = s.events.length;
+  s.advance(100);
+  const dead = { ...before, status: 'exited' as const, exitCode: 1, finishedAt: before.startedAt! + 5000 };
+  s.sup.observeContainer(dead); // the exit of the earlier run, reported late
+  s.sup.observeContainer(before); // the earlier run still "running", reported late
+  assert.equal(s.state('a'), 'STARTING');
+  assert.equal(s.events.length, n, 'no transition from stale reports');
+
+  // And after a death (not restarted: BACKOFF), a late "running" report does not revive it.
+  const t2 = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
+  t2.reconcile();
+  t2.advance(5000);
+  t2.die('a', 1);
+  t2.advance(0);
+  t2.advance(5000);
+  const running = { ...t2.container('a') };
+  t2.die('a', 1);
+  assert.equal(t2.state('a'), 'BACKOFF');
+  t2.sup.observeContainer(running);
+  assert.equal(t2.state('a'), 'BACKOFF');
+});
+
+void test('a container started outside pifleet while in BACKOFF is adopted', () => {
+  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
+  s.reconcile();
+  s.advance(5000);
+  s.die('a', 1);
+  s.advance(0);
+  s.advance(5000);
+  s.die('a', 1);
+  assert.equal(s.state('a'), 'BACKOFF');
+  const c = s.container('a');
+  Object.assign(c, { status: 'running', startedAt: s.clock.now(), finishedAt: null });
+  s.sup.observeContainer({ ...c });
+  assert.equal(s.state('a'), 'STARTING');
+  assert.equal(s.last().reason, 'adopted');
 });

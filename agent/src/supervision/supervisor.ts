@@ -159,9 +159,10 @@ export class Supervisor {
     this.hook(app, service, (r, now) => created(r, containerId, release, image, now));
   }
 
-  started(app: string, service: string, containerId: string): void {
+  /** `startedAt`: the engine's start time of the run, when known. */
+  started(app: string, service: string, containerId: string, startedAt?: number): void {
     this.waiting.delete(serviceKey(app, service));
-    this.hook(app, service, (r, now) => started(r, containerId, now));
+    this.hook(app, service, (r, now) => started(r, containerId, now, startedAt));
   }
 
   stopIssued(app: string, service: string, reason: StopReason): void {
