@@ -358,6 +358,8 @@ export interface ServiceEvent {
   crashLoop: boolean;
   logTail: string[];
   message: string | null;
+  /** When the hub stored it (`at` is when it happened on the device). */
+  receivedAt?: string;
 }
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reset' | 'pause' | 'resume';
