@@ -1,6 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { CliError, UsageError } from './errors.js';
 import type { ComposeError } from './schemas.js';
 import { sanitize } from './table.js';
@@ -36,7 +35,9 @@ export interface ComposeBundle {
  * strings, or a list of `{path, required}`. Text that is not YAML, or not shaped like a compose
  * file, yields none: the hub reports what is wrong with it, with line numbers.
  */
-export function envFileRefs(composeText: string): EnvFileRef[] {
+export async function envFileRefs(composeText: string): Promise<EnvFileRef[]> {
+  // Loaded here, not at the top: every other command starts faster without the YAML parser.
+  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     // The yaml package's alias limit (100) keeps a billion-laughs file from blowing up here.
@@ -68,7 +69,7 @@ export async function loadCompose(file: string): Promise<ComposeBundle> {
   let total = Buffer.byteLength(compose);
   const base = dirname(resolve(file));
   const envFiles: Record<string, string> = {};
-  for (const ref of envFileRefs(compose)) {
+  for (const ref of await envFileRefs(compose)) {
     if (ref.path in envFiles) continue;
     const env = await readBounded(resolve(base, ref.path));
     if (!env.ok) {
