@@ -15,3 +15,7 @@ export * from './telemetry/ring-buffer.js';
 export * from './telemetry/telemetry-reporter.js';
 export * from './system/device-info.js';
 export * from './util/backoff.js';
+export * from './images/bundle-fetcher.js';
+export * from './images/bundle-errors.js';
+export { DockerEngine, type DockerEngineOptions } from './engine/docker-engine.js';
+export { EngineError, type Engine } from './engine/engine.js';
