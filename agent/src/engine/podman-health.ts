@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { parseTime } from './container-state.js';
+import { statusOf } from './errors.js';
 
 /**
  * Podman runs healthchecks from systemd timers; where there is no systemd (a container, a
@@ -30,7 +31,7 @@ export class PodmanHealthDriver {
   async track(id: string, info?: Docker.ContainerInspectInfo): Promise<void> {
     if (this.stopped || this.timers.has(id) || this.timers.size >= MAX_TRACKED) return;
     const i = info ?? (await this.inspect(id));
-    const ms = i && i.State?.Running ? intervalOf(i) : undefined;
+    const ms = typeof i === 'object' && i.State?.Running ? intervalOf(i) : undefined;
     if (ms === undefined || this.timers.has(id)) return;
     this.schedule(id, ms);
   }
@@ -61,7 +62,9 @@ export class PodmanHealthDriver {
   private async tick(id: string, ms: number): Promise<void> {
     if (!this.timers.has(id)) return;
     const info = await this.inspect(id);
-    if (!info || !info.State?.Running) return this.untrack(id);
+    // The engine away for a moment: try again next interval rather than forget the container.
+    if (info === 'unreachable') return this.schedule(id, ms);
+    if (info === 'gone' || !info.State?.Running) return this.untrack(id);
     const log = (info.State.Health as { Log?: { End?: string }[] } | undefined)?.Log ?? [];
     const lastEnd = parseTime(log[log.length - 1]?.End);
     // Overdue = no result within (most of) one interval: nobody else is running the check.
@@ -89,11 +92,11 @@ export class PodmanHealthDriver {
     });
   }
 
-  private async inspect(id: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  private async inspect(id: string): Promise<Docker.ContainerInspectInfo | 'gone' | 'unreachable'> {
     try {
       return await this.docker.getContainer(id).inspect();
-    } catch {
-      return undefined;
+    } catch (err) {
+      return statusOf(err) === 404 ? 'gone' : 'unreachable';
     }
   }
 }
