@@ -16,7 +16,7 @@ import { pingSocket, podmanBinary, startPodmanService, type PodmanService } from
  */
 
 export { startPodmanService, podmanBinary, storageFlags, type PodmanService, type PodmanServiceOptions } from './podman-service.js';
-export type { TestImages } from './podman-images.js';
+export { ensureTestImages, type TestImages } from './podman-images.js';
 
 export const TEST_RUN_LABEL = 'io.pifleet.test-run';
 

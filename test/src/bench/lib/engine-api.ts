@@ -1,0 +1,71 @@
+import { request } from 'node:http';
+
+/**
+ * The few Docker Engine API calls the benchmarks make to watch what the engine runs, straight
+ * over the unix socket (the benchmark observes the engine the same way for pifleet and for its
+ * baseline, independent of the agent's own adapter).
+ */
+export function engineGet<T>(socketPath: string, path: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        if ((res.statusCode ?? 500) >= 300) return reject(new Error(`engine GET ${path}: ${res.statusCode} ${body.slice(0, 300)}`));
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`engine GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface EngineContainer {
+  Id: string;
+  Names: string[];
+  State: string;
+  Labels: Record<string, string> | null;
+}
+
+/** Containers whose labels include every given key=value. */
+export async function containersWithLabels(socketPath: string, labels: Record<string, string>): Promise<EngineContainer[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }));
+  return engineGet<EngineContainer[]>(socketPath, `/containers/json?all=true&filters=${filters}`);
+}
+
+/**
+ * Streams container `die` events with their nanosecond times until the returned stop is called:
+ * the engine's own clock for when a container died, for death → record latency.
+ */
+export function watchDeaths(socketPath: string, onDie: (id: string, atMs: number, labels: Record<string, string>) => void): () => void {
+  const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['die'] }));
+  const req = request({ socketPath, path: `/events?filters=${filters}`, method: 'GET' }, (res) => {
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        try {
+          const e = JSON.parse(line) as { id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; timeNano?: number; time?: number };
+          const at = e.timeNano ? e.timeNano / 1e6 : (e.time ?? 0) * 1000;
+          onDie(e.Actor?.ID ?? e.id ?? '', at, e.Actor?.Attributes ?? {});
+        } catch {
+          /* a partial or foreign line: not a death we can time */
+        }
+      }
+    });
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return () => req.destroy();
+}
