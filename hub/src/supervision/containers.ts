@@ -62,7 +62,8 @@ function serviceRecord(i: ContainersInput, app: string, service: string, s: Serv
     health: s?.health ?? null,
     crashLoop: s?.crashLoop ?? false,
     nextStartAt: isoMs(s?.nextStartAt),
-    pausedUntil: isoMs(control?.pausedUntil ?? s?.pausedUntil),
+    // A pause recorded by an operator is shown while it is in force; the agent's own report otherwise.
+    pausedUntil: isoMs(control?.pausedUntil && control.pausedUntil > Date.now() ? control.pausedUntil : s?.pausedUntil),
     stopped: control?.stopped ?? false,
     pull: s?.pull ?? null,
     message: s?.message ?? null,

@@ -75,8 +75,16 @@ export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeAppli
 
   private mark(deviceId: string, row: ReportedRow | null): void {
     this.pending.set(deviceId, row);
+    this.kick();
+  }
+
+  private kick(): void {
     if (this.stopped || this.retry) return;
-    this.working ??= this.drain().finally(() => (this.working = undefined));
+    this.working ??= this.drain().finally(() => {
+      this.working = undefined;
+      // Marked after the worker's last look at `pending`: not left waiting for the next mark.
+      if (this.pending.size > 0) this.kick();
+    });
   }
 
   private async drain(): Promise<void> {
@@ -105,7 +113,7 @@ export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeAppli
         this.log.warn({ err, pending: this.pending.size, retryInMs: delay }, 'containers and alerts not updated; will retry');
         this.retry = setTimeout(() => {
           this.retry = undefined;
-          if (this.pending.size > 0 && !this.stopped) this.working ??= this.drain().finally(() => (this.working = undefined));
+          this.kick();
         }, delay);
         return;
       }

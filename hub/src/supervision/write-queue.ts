@@ -83,16 +83,19 @@ export class WriteQueue<T> {
       }
     }
     return new Promise<PushOutcome>((resolve) => {
+      // While a retry is due (database away) the row is as safe here as it will be: held at once.
+      const settle = this.retry ? [] : [resolve];
       const e = this.queued.get(key);
       if (e) {
         e.row = this.o.merge(e.row, row);
         this.reweigh(e);
-        e.settle.push(resolve);
+        e.settle.push(...settle);
       } else {
-        this.queued.set(key, { row, weight, settle: [resolve] });
+        this.queued.set(key, { row, weight, settle });
         this.used += weight;
       }
-      this.kick();
+      if (this.retry) resolve('held');
+      else this.kick();
     });
   }
 
@@ -113,10 +116,16 @@ export class WriteQueue<T> {
 
   private kick(force = false): void {
     if (this.retry && !force) return; // a retry is due; it drains everything queued
-    this.working ??= this.drain().finally(() => (this.working = undefined));
+    this.working ??= this.drain().finally(() => {
+      this.working = undefined;
+      // A row queued after the writer's last look (a woken push, between its end and this) is not left behind.
+      if (this.queued.size > 0 && !this.retry) this.kick();
+    });
   }
 
   private async drain(): Promise<void> {
+    // Rows pushed in the same turn (several handlers, an ack timeout's backlog) share one statement.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queued.size > 0) {
       const batch: Entry<T>[] = [];
       for (const [key, e] of this.queued) {
