@@ -67,6 +67,7 @@ const rows: Row[] = [
   { name: 'env_file long without path', fields: 'env_file:\n  - required: false', errors: [[`${S}.env_file[0]`, 5, /path is required/]] },
   { name: 'env_file format', fields: 'env_file:\n  - path: x.env\n    format: raw', opts: { envFiles: { 'x.env': '' } }, errors: [[`${S}.env_file[0].format`, 6, /format is not supported/]] },
   { name: 'env_file syntax error names its line', fields: 'env_file: x.env', opts: { envFiles: { 'x.env': 'A=1\nB="open' } }, errors: [[`${S}.env_file`, 4, /env file "x.env" line 2: unterminated quoted value for B/]] },
+  { name: 'env_file too large', fields: 'env_file: big.env', opts: { envFiles: { 'big.env': `A=${'x'.repeat(256 * 1024)}` } }, errors: [[`${S}.env_file`, 4, /env file "big.env" is larger than 256 KiB/]] },
   { name: 'env_file unset variable', fields: 'env_file: x.env', opts: { envFiles: { 'x.env': 'A=${NOPE}' } }, errors: [[`${S}.env_file`, 4, /env file "x.env" line 1: variable NOPE is unset/]] },
 
   // ports
@@ -201,6 +202,7 @@ void test('top-level errors', () => {
     ['no services', 'name: x\n', [{ path: 'services', line: null, message: /services is required/ }]],
     ['services empty', 'services: {}\n', [{ path: 'services', line: 1, message: /at least one service/ }]],
     ['services a list', 'services:\n  - web\n', [{ path: 'services', line: 2, message: /expected a mapping, got a list/ }]],
+    ['service without image', 'services:\n  web:\n    command: x\n', [{ path: 'services.web.image', line: 2, message: /service web needs an image/ }]],
     ['service a string', 'services:\n  web: nginx\n', [{ path: 'services.web', line: 2, message: /expected a mapping, got string "nginx"/ }]],
     ['bad service name', 'services:\n  "my web":\n    image: nginx\n', [{ path: 'services["my web"]', line: 2, message: /service name "my web" must be/ }]],
     ['bad app name', 'name: "-x"\nservices:\n  a:\n    image: nginx\n', [{ path: 'name', line: 1, message: /app name "-x" must be/ }]],

@@ -89,7 +89,7 @@ export function parseCompose(text: string, opts: ParseComposeOptions): ParseComp
         r.error(path, e.line, nameError('service', e.key));
         continue;
       }
-      const result = readService(r, e.key, e.value, path, { envFiles, lookup });
+      const result = readService(r, e.key, e.line, e.value, path, { envFiles, lookup });
       refs.set(e.key, result.refs);
       if (result.spec) services[e.key] = result.spec;
     }

@@ -291,7 +291,12 @@ export function readEnvFiles(r: Reader, node: YNode, path: string, ctx: EnvFileC
       continue;
     }
     const content = ctx.envFiles[file];
-    if (typeof content !== 'string' || Buffer.byteLength(content, 'utf8') > MAX_ENV_FILE_BYTES) {
+    if (typeof content !== 'string') {
+      r.error(p, item.line, `env file ${JSON.stringify(file)} was not sent as text`);
+      failed = true;
+      continue;
+    }
+    if (Buffer.byteLength(content, 'utf8') > MAX_ENV_FILE_BYTES) {
       r.error(p, item.line, `env file ${JSON.stringify(file)} is larger than ${MAX_ENV_FILE_BYTES / 1024} KiB`);
       failed = true;
       continue;

@@ -32,7 +32,6 @@ import type { YEntry, YMap, YNode } from './yaml-tree.js';
  */
 
 export interface ServiceRefs {
-  line: number | null;
   volumes: { name: string; path: string; line: number | null }[];
   networks: NetworkRef[];
   dependsOn: DependsRef[];
@@ -74,8 +73,8 @@ const SOURCE_FIELD: Partial<Record<keyof ServiceSpec, string>> = {
   supervision: 'x-pifleet',
 };
 
-export function readService(r: Reader, name: string, node: YNode, path: string, ctx: EnvFileContext): ServiceResult {
-  const refs: ServiceRefs = { line: node.line, volumes: [], networks: [], dependsOn: [], healthcheckDisabled: false };
+export function readService(r: Reader, name: string, keyLine: number | null, node: YNode, path: string, ctx: EnvFileContext): ServiceResult {
+  const refs: ServiceRefs = { volumes: [], networks: [], dependsOn: [], healthcheckDisabled: false };
   const map = r.map(node, path);
   if (!map) return { refs };
   const before = r.errorCount;
@@ -92,7 +91,7 @@ export function readService(r: Reader, name: string, node: YNode, path: string, 
   const p = (key: string) => child(path, key);
 
   const image = get('image');
-  if (!image) r.error(p('image'), f.get('image')?.line ?? map.line, `service ${name} needs an image (pifleet does not build images)`);
+  if (!image) r.error(p('image'), f.get('image')?.line ?? keyLine, `service ${name} needs an image (pifleet does not build images)`);
   else spec.image = readImage(r, image.value, p('image')) ?? '';
 
   for (const key of ['command', 'entrypoint'] as const) {
