@@ -29,6 +29,11 @@ export interface ApplierOptions {
   bundles?: BundleSource;
   log: Logger;
   keepVolumesOfRemovedApps?: boolean;
+  /**
+   * Which apps this agent manages; default all. Only tests narrow it, so that several agents can
+   * share one engine without removing each other's apps.
+   */
+  ownsApp?: (app: string) => boolean;
   /** Passes one apply may take before it is called stuck. */
   maxPasses?: number;
   /** At most this often a pull's progress reaches the reported state. */
@@ -76,9 +81,10 @@ export class Applier {
 
   private async snapshot(apps: Readonly<Record<string, AppSpec>>): Promise<EngineSnapshot> {
     const { engine } = this.o;
-    const containers = await engine.listContainers();
-    const volumes = await engine.listVolumes();
-    const networks = await engine.listNetworks();
+    const mine = this.o.ownsApp ?? (() => true);
+    const containers = (await engine.listContainers()).filter((c) => mine(c.app));
+    const volumes = (await engine.listVolumes()).filter((v) => mine(v.app));
+    const networks = (await engine.listNetworks()).filter((n) => mine(n.app));
     const images = new Set<string>();
     const refs = new Set(Object.values(apps).flatMap((a) => Object.values(a.services).map((s) => s.image)));
     for (const ref of refs) if (await engine.hasImage(ref)) images.add(ref);
@@ -101,6 +107,8 @@ export class Applier {
   }
 
   private async execute(step: Step, signal: AbortSignal): Promise<void> {
+    const on = step.action !== 'fetchImage' && 'service' in step ? step : undefined;
+    if (on) this.o.supervisor.busy(on.app, on.service, true);
     try {
       await this.run(step, signal);
     } catch (e) {
@@ -109,6 +117,8 @@ export class Applier {
       if (step.action !== 'fetchImage' && 'service' in step) this.o.supervisor.setMessage(step.app, step.service, err.message);
       else if (step.action === 'fetchImage') for (const s of step.services) this.o.supervisor.setMessage(s.app, s.service, err.message);
       throw err;
+    } finally {
+      if (on) this.o.supervisor.busy(on.app, on.service, false);
     }
   }
 
@@ -131,7 +141,6 @@ export class Applier {
         // The engine's own start time, so a late report of the previous run is never taken for this one.
         const info = await engine.inspectContainer(step.containerId).catch(() => null);
         sup.started(step.app, step.service, step.containerId, info?.startedAt ?? undefined);
-        if (info) sup.observeContainer(info);
         return;
       }
       case 'stopContainer':

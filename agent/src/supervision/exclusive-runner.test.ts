@@ -99,11 +99,17 @@ void test('a cancelling trigger retries a failed apply at once', async () => {
   await h.runner.stop();
 });
 
-void test('waiting for a dependency looks again after waitPollMs without a trigger', async () => {
-  const h = harness(async (n) => (n < 3 ? 'waiting' : 'converged'), { waitPollMs: 30 });
+void test('waiting for a dependency looks again without a trigger, less often while the wait goes on', async () => {
+  const at: number[] = [];
+  const h = harness(async (n) => {
+    at.push(Date.now());
+    return n < 5 ? 'waiting' : 'converged';
+  }, { waitPollMs: 40, resyncMs: 60_000 });
   h.runner.start(h.stop.signal);
-  await waitFor('three applies', () => (h.successes.length === 3 ? true : undefined), 3000);
-  assert.deepEqual(h.successes, ['waiting', 'waiting', 'converged']);
+  await waitFor('five applies', () => (h.successes.length === 5 ? true : undefined), 5000);
+  assert.deepEqual(h.successes, ['waiting', 'waiting', 'waiting', 'waiting', 'converged']);
+  const gaps = at.slice(1).map((t, i) => t - at[i]!);
+  assert.ok(gaps[0]! >= 35 && gaps[3]! >= 300, `gaps ${gaps.join(', ')} ms: 40, 80, 160, 320`);
   await h.runner.stop();
 });
 

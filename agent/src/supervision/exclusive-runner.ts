@@ -19,7 +19,10 @@ export interface ExclusiveRunnerOptions {
   onSuccess(outcome: ApplyOutcome): void;
   onFailure(err: unknown, retryInMs: number): void;
   backoff: Backoff;
-  /** While waiting for a dependency: look again after this long even if no event came. */
+  /**
+   * While waiting for a dependency: look again after this long even if no event came, doubling
+   * while the wait goes on (up to resyncMs); engine events still trigger at once.
+   */
   waitPollMs: number;
   /** Converged: look again after this long anyway (an engine event can be missed). */
   resyncMs: number;
@@ -38,6 +41,7 @@ export class ExclusiveRunner {
   private loop: Promise<void> | undefined;
   private stopped = false;
   private applies = 0;
+  private waits = 0;
 
   constructor(private readonly o: ExclusiveRunnerOptions) {
     this.clock = o.clock ?? systemClock;
@@ -97,7 +101,9 @@ export class ExclusiveRunner {
         if (ac.signal.aborted) continue;
         this.o.backoff.reset();
         this.o.onSuccess(outcome);
-        this.armTimer(outcome === 'waiting' ? this.o.waitPollMs : this.o.resyncMs, false);
+        this.waits = outcome === 'waiting' ? this.waits + 1 : 0;
+        const poll = Math.min(this.o.resyncMs, this.o.waitPollMs * 2 ** Math.min(this.waits - 1, 20));
+        this.armTimer(outcome === 'waiting' ? poll : this.o.resyncMs, false);
       } catch (e) {
         // Aborted by a newer trigger (which set `pending`) or by stop(): not a failure.
         if (ac.signal.aborted) continue;

@@ -54,6 +54,8 @@ export interface SupervisionServiceOptions {
   reportedMinIntervalMs?: number;
   outbox?: { maxEvents?: number; maxBytes?: number; retryMs?: number };
   keepVolumesOfRemovedApps?: boolean;
+  /** Which apps this agent manages (default all); see ApplierOptions.ownsApp. */
+  ownsApp?: (app: string) => boolean;
 }
 
 const LOG_TAIL_LINES = 20;
@@ -155,6 +157,7 @@ export class SupervisionService {
         ...(this.o.bundles ? { bundles: this.o.bundles } : {}),
         log,
         ...(this.o.keepVolumesOfRemovedApps ? { keepVolumesOfRemovedApps: true } : {}),
+        ...(this.o.ownsApp ? { ownsApp: this.o.ownsApp } : {}),
       });
       this.runner = new ExclusiveRunner({
         apply: (s) => applier.apply(s),
@@ -289,6 +292,7 @@ export class SupervisionService {
   }
 
   private onEngineEvent(engine: Engine, e: EngineEvent): void {
+    if (this.o.ownsApp && !this.o.ownsApp(e.app)) return;
     if (this.queuedEngineEvents >= MAX_QUEUED_ENGINE_EVENTS) {
       this.runner?.trigger();
       return;

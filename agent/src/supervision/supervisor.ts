@@ -72,6 +72,8 @@ export class Supervisor {
   private frozenApps: ReadonlySet<string> = new Set();
   private readonly waiting = new Map<string, string>();
   private readonly pulls = new Map<string, PullProgress>();
+  /** Services the applier is taking a step on right now (see `busy`). */
+  private readonly inStep = new Set<string>();
   private timer: unknown;
   private timerAt: number | undefined;
   private intents = new Map<string, RunIntent>();
@@ -134,11 +136,22 @@ export class Supervisor {
     this.commit();
   }
 
+  /**
+   * The applier starts (true) or ended (false) a step on the service. Meanwhile reports from
+   * engine events about it are ignored: one could land between the engine call and the hook that
+   * says what the call did (a start taken for one done outside pifleet). The applier lists the
+   * engine again after its steps, so nothing ignored here is lost.
+   */
+  busy(app: string, service: string, on: boolean): void {
+    if (on) this.inStep.add(serviceKey(app, service));
+    else this.inStep.delete(serviceKey(app, service));
+  }
+
   /** One container, freshly inspected after an engine event; ignored if the record follows another. */
   observeContainer(c: ManagedContainer): void {
     const key = serviceKey(c.app, c.service);
     const r = this.records.get(key);
-    if (!r || (r.containerId !== undefined && r.containerId !== c.id) || !r.adopted) return;
+    if (!r || (r.containerId !== undefined && r.containerId !== c.id) || !r.adopted || this.inStep.has(key)) return;
     const now = this.clock.now();
     this.apply(key, observe(r, c, now, this.policy), now);
     this.commit();
@@ -148,7 +161,7 @@ export class Supervisor {
   containerGone(containerId: string): void {
     const now = this.clock.now();
     for (const [key, r] of this.records) {
-      if (r.containerId === containerId) this.apply(key, observe(r, undefined, now, this.policy), now);
+      if (r.containerId === containerId && !this.inStep.has(key)) this.apply(key, observe(r, undefined, now, this.policy), now);
     }
     this.commit();
   }
