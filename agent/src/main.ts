@@ -17,6 +17,7 @@ import { IdentityStore } from './identity/identity-store.js';
 import { createLogger } from './log/logger.js';
 import { describeAddress } from './engine/discovery.js';
 import { DockerEngine } from './engine/docker-engine.js';
+import { BundleFetcher } from './images/bundle-fetcher.js';
 import { MqttLink } from './mqtt/mqtt-link.js';
 import { SupervisionService } from './supervision/supervision-service.js';
 import { collectDeviceInfo } from './system/device-info.js';
@@ -156,7 +157,13 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     linkLog.error('container engine address is invalid; no containers will be run', { err: (e as Error).message });
   }
-  const supervision = new SupervisionService({ engine, link, dataDir: dir, log: linkLog.child({ component: 'supervision' }) });
+  // Image bundles come from the hub's public HTTP base (else the URL the device enrolled with).
+  const bundleBase = identity.api?.url ?? identity.hub ?? config.hubUrl;
+  const bundles =
+    engine && bundleBase
+      ? new BundleFetcher({ hubUrl: bundleBase, deviceId: identity.deviceId, password: identity.mqtt.password, dataDir: dir, engine, ca, log: linkLog })
+      : undefined;
+  const supervision = new SupervisionService({ engine, link, dataDir: dir, bundles, log: linkLog.child({ component: 'supervision' }) });
   await supervision.start(stop);
 
   link.start(stop);
