@@ -13,6 +13,8 @@ import { StateWord } from './service-state';
 
 const FIRST_PAGE = 50;
 const MORE_PAGE = 500;
+/** An event that reached the hub this much after it happened came in after an outage. */
+const LATE_MS = 60_000;
 
 export function ServiceHistory({
   deviceId,
@@ -83,7 +85,13 @@ export function ServiceHistory({
             {events.map((e) => (
               <Fragment key={e.eventId}>
                 <tr data-testid="history-row" className={e.to === 'FATAL' ? 'svc-row-fatal' : e.crashLoop ? 'svc-row-crash' : undefined}>
-                  <td className="nowrap">{timeSec(e.at)}</td>
+                  <td className="nowrap" title={e.receivedAt ? `received by the hub ${timeSec(e.receivedAt)}` : undefined}>
+                    {timeSec(e.at)}
+                    {e.receivedAt && Date.parse(e.receivedAt) - Date.parse(e.at) > LATE_MS && (
+                      // Kept by the agent while it was offline: the order is still by `at`.
+                      <div className="muted small">reported {span(Date.parse(e.receivedAt) - Date.parse(e.at))} later</div>
+                    )}
+                  </td>
                   <td className="nowrap">
                     <StateWord state={e.from} /> → <StateWord state={e.to} />
                   </td>
