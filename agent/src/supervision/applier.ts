@@ -49,6 +49,7 @@ export class Applier {
 
   async apply(signal: AbortSignal): Promise<ApplyOutcome> {
     let previous = '';
+    let repeats = 0;
     for (let pass = 0; pass < (this.o.maxPasses ?? DEFAULT_MAX_PASSES); pass++) {
       signal.throwIfAborted();
       const desired = this.o.desired();
@@ -66,9 +67,11 @@ export class Applier {
       this.noteWaits(steps);
       const actions = steps.filter((s) => s.action !== 'waitFor');
       if (actions.length === 0) return steps.length > 0 ? 'waiting' : 'converged';
-      // The same steps twice in a row: the engine said yes but nothing changed. Fail rather than spin.
+      // The same steps three passes in a row: the engine said yes but nothing changed. Fail rather
+      // than spin. (Twice can be real: a start whose container died at once, restarted without delay.)
       const plan = JSON.stringify(actions.map((s) => [describeStep(s), 'containerId' in s ? s.containerId : '']));
-      if (plan === previous) throw new StepError(actions[0]!, new EngineError('engine_error', 'the step had no effect'));
+      repeats = plan === previous ? repeats + 1 : 0;
+      if (repeats >= 2) throw new StepError(actions[0]!, new EngineError('engine_error', 'the step had no effect'));
       previous = plan;
       for (const step of actions) {
         signal.throwIfAborted();

@@ -48,6 +48,15 @@ void test('counter saves coalesce: many queued saves write the newest snapshot',
   assert.equal(body.services['a/b']!.failedStarts, 49);
 });
 
+void test('desired states saved in quick succession leave the newest on disk', async (t) => {
+  const dir = await tempDir(t);
+  const { log } = captureLog();
+  const s = new StateStore(dir, log);
+  await s.init();
+  await Promise.all([1, 2, 3, 4, 5].map((v) => s.saveDesired(desired(v))));
+  assert.equal((await s.loadDesired())?.version, 5);
+});
+
 void test('unreadable files are reported and ignored, never guessed from', async (t) => {
   const dir = await tempDir(t);
   const { log, has } = captureLog();

@@ -36,6 +36,8 @@ const CountersFileSchema = z.object({ v: z.literal(1), services: z.record(z.stri
 export class StateStore {
   private writing: Promise<void> = Promise.resolve();
   private queued: Map<string, PersistedCounters> | undefined;
+  private desiredWrites: Promise<void> = Promise.resolve();
+  private desiredQueued: StateDesiredMessage | undefined;
 
   constructor(
     readonly dir: string,
@@ -59,8 +61,24 @@ export class StateStore {
     return r.data;
   }
 
-  async saveDesired(msg: StateDesiredMessage): Promise<void> {
-    await writeFileAtomic(join(this.dir, DESIRED_FILE), JSON.stringify(msg));
+  /**
+   * Writes `msg` as the accepted desired state. Writes never overlap, and of several queued only
+   * the newest is written, so the file can never end up older than what was accepted last.
+   * Rejects when the write of `msg` (or of a newer one queued behind it) failed.
+   */
+  saveDesired(msg: StateDesiredMessage): Promise<void> {
+    const idle = this.desiredQueued === undefined;
+    this.desiredQueued = msg;
+    if (idle) {
+      this.desiredWrites = this.desiredWrites
+        .catch(() => undefined)
+        .then(async () => {
+          const latest = this.desiredQueued!;
+          this.desiredQueued = undefined;
+          await writeFileAtomic(join(this.dir, DESIRED_FILE), JSON.stringify(latest));
+        });
+    }
+    return this.desiredWrites;
   }
 
   async loadCounters(): Promise<Map<string, PersistedCounters>> {
@@ -93,6 +111,7 @@ export class StateStore {
   async flush(): Promise<void> {
     while (this.queued !== undefined) await this.writing;
     await this.writing;
+    await this.desiredWrites.catch(() => undefined);
   }
 
   private async read(name: string): Promise<unknown> {

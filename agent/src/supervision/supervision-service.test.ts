@@ -55,6 +55,7 @@ void test('without an engine: desired states are accepted newest first and store
   await waitFor('ignored', () => (has('ignored desired state that is not newer') ? true : undefined));
   assert.equal(svc.desiredVersion, 2);
   assert.ok(svc.supervisor.record('web', 'web'), 'the accepted apps stay');
+  await svc.store.flush();
   const stored = JSON.parse(await readFile(join(dir, 'supervision', 'desired.json'), 'utf8')) as { version: number };
   assert.equal(stored.version, 2);
 
