@@ -161,8 +161,9 @@ test('free-form members are bounded in depth and cleaned for storage', () => {
   const dirty = decodeLeaf('evt/+', bytes({ ...samples['evt/+'].valid, data: { 'k\u0000': ['a\u0000b', '\ud800'] } }), 'app-crashed');
   assert.ok(dirty.ok);
   assert.deepEqual(dirty.value.data, { k: ['ab', '\ufffd'] });
-  const many = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`s${i}`, { state: 'RUNNING' }]));
-  assert.ok(!decodeLeaf('state/reported', bytes({ ...samples['state/reported'].valid, services: many })).ok);
+  const many = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`a${i}`, { s: { state: 'RUNNING' } }]));
+  assert.ok(decodeLeaf('state/reported', bytes({ ...samples['state/reported'].valid, apps: { a0: { s: { state: 'RUNNING' } } } })).ok);
+  assert.ok(!decodeLeaf('state/reported', bytes({ ...samples['state/reported'].valid, apps: many })).ok, 'more apps than a state may list');
 });
 
 test('every registry entry appears in the README topic table, and nothing else does', () => {
