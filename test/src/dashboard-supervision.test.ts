@@ -83,7 +83,7 @@ services:
       - "99999:80"
 `;
 
-void test('dashboard supervision: apps dry run and apply, live containers to FATAL, alert, stop reaches the device, viewer without actions (headless Chromium)', { timeout: 240_000 }, async (t) => {
+void test('dashboard supervision: apps dry run, apply and rollback, live containers to FATAL, alert, stop reaches the device, viewer without actions (headless Chromium)', { timeout: 240_000 }, async (t) => {
   const browser = await launchBrowser(t);
   if (!browser) return;
   assert.ok(existsSync(join(REPO, 'dashboard/dist/index.html')), 'dashboard bundle is built (npm run build -w @pifleet/dashboard)');
@@ -141,7 +141,21 @@ void test('dashboard supervision: apps dry run and apply, live containers to FAT
     await page.getByTestId('releases-table').getByText('#1').waitFor();
 
     // The device is sent the app.
-    const first = await waitFor('desired state with web/api', () => pi.desired.find((d) => d.apps['web']?.services['api']), 15_000);
+    const imageOf = (d: StateDesiredMessage) => d.apps['web']?.services['api']?.image;
+    await waitFor('desired state with web/api', () => pi.desired.find((d) => imageOf(d) === 'nginx:1.27'), 15_000);
+
+    // A second release changes the image; rolling back to #1 (after confirming) brings 1.27 back.
+    await page.getByTestId('compose-text').fill(COMPOSE.replace('nginx:1.27', 'nginx:1.28'));
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await page.getByTestId('apply-result').filter({ hasText: 'Release #2' }).waitFor();
+    await page.getByTestId('release-2').filter({ hasText: 'current' }).waitFor();
+    await waitFor('desired state with nginx:1.28', () => pi.desired.find((d) => imageOf(d) === 'nginx:1.28'), 15_000);
+    await page.getByTestId('release-1').getByRole('button', { name: 'Roll back to #1' }).click();
+    await page.getByRole('alertdialog', { name: 'Confirm rollback' }).getByRole('button', { name: 'Yes, roll back to #1' }).click();
+    await page.getByTestId('rollback-result').filter({ hasText: 'release #3' }).waitFor();
+    await page.getByTestId('release-3').filter({ hasText: 'rollback to #1' }).filter({ hasText: 'current' }).waitFor();
+    await screenshot(page, 'supervision-rollback');
+    const first = await waitFor('rolled-back desired state', () => pi.desired.find((d) => imageOf(d) === 'nginx:1.27' && d.apps['web']!.release === 3), 15_000);
     const version = first.version;
     const release = first.apps['web']!.release;
 

@@ -12,7 +12,20 @@ import type { ApplyAppResult, Release } from '../types';
 import type { ApplyDraft } from './apply-form';
 import { PlanTable } from './plan-table';
 
-export function ReleasesPanel({ fleet, app, onChanged, onEdit }: { fleet: string; app: string; onChanged: () => void; onEdit: (d: ApplyDraft) => void }) {
+export function ReleasesPanel({
+  fleet,
+  app,
+  refresh,
+  onChanged,
+  onEdit,
+}: {
+  fleet: string;
+  app: string;
+  /** Bumped by the page when it created a release here, so the list is read again. */
+  refresh: number;
+  onChanged: () => void;
+  onEdit: (d: ApplyDraft) => void;
+}) {
   const user = useUser();
   const canAct = hasRole(user, 'operator');
   const [releases, setReleases] = useState<Release[] | null>(null);
@@ -34,7 +47,7 @@ export function ReleasesPanel({ fleet, app, onChanged, onEdit }: { fleet: string
     const ctrl = new AbortController();
     void load(ctrl.signal);
     return () => ctrl.abort();
-  }, [load]);
+  }, [load, refresh]);
 
   const rollback = async (r: Release) => {
     setBusy(true);

@@ -18,6 +18,7 @@ export function AppsPage({ selected }: { selected?: { fleet: string; app: string
   const [error, setError] = useState<string | null>(null);
   // A new draft remounts the form with a release's content ("Edit as new").
   const [draft, setDraft] = useState<{ n: number; d?: ApplyDraft }>({ n: 0 });
+  const [applied, setApplied] = useState(0);
 
   const reload = useCallback((signal?: AbortSignal) => {
     api.apps(undefined, signal).then(
@@ -45,6 +46,7 @@ export function AppsPage({ selected }: { selected?: { fleet: string; app: string
           draft={draft.d}
           onApplied={(r) => {
             reload();
+            setApplied((n) => n + 1);
             navigate(appHref({ fleet: r.fleet, name: r.app }));
           }}
         />
@@ -69,6 +71,7 @@ export function AppsPage({ selected }: { selected?: { fleet: string; app: string
           key={`${selected.fleet}/${selected.app}`}
           fleet={selected.fleet}
           app={selected.app}
+          refresh={applied}
           onChanged={() => reload()}
           onEdit={(d) => {
             setDraft((cur) => ({ n: cur.n + 1, d }));
