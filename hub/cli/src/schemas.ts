@@ -165,6 +165,7 @@ export const ServiceEventSchema = z.object({
   crashLoop: z.boolean(),
   logTail: z.array(z.string()),
   message: z.string().nullable(),
+  receivedAt: z.string().optional(),
 });
 export type ServiceEvent = z.infer<typeof ServiceEventSchema>;
 
