@@ -42,6 +42,9 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     const pool = new pg.default.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 10_000, keepAlive: true });
     // A pool error (server restart, network) must not crash the hub; queries fail and are retried.
     pool.on('error', () => undefined);
+    // The pool listens for errors only on idle clients: a connection lost while checked out (in a
+    // transaction) would emit 'error' with no listener and crash the hub. Its queries fail anyway.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = drizzle(pool, { schema });
     await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
     return {
