@@ -22,7 +22,8 @@ export const ApplyAppSchema = z
 export type ApplyAppInput = z.output<typeof ApplyAppSchema>;
 
 export const RollbackSchema = z.object({
-  release: z.number().int().positive(),
+  /** Release numbers are int4 in the database. */
+  release: z.number().int().positive().max(2_147_483_647),
   device: z.string().min(1).max(64).optional(),
 });
 export type RollbackInput = z.output<typeof RollbackSchema>;

@@ -232,6 +232,28 @@ test('an invalid compose file is 400 invalid_compose with field and line; nothin
   assert.equal((await t.api('POST', '/api/apps/apply', { token: operator, body: { compose: composeWith({}), device: 'nope' } })).status, 404);
 });
 
+test('poison input is a clear 4xx, never a 500', async () => {
+  const cases: [string, string, unknown, number][] = [
+    ['POST', '/api/apps/f1/shop/rollback', { release: 1e12 }, 400],
+    ['POST', '/api/apps/f1/shop/rollback', { release: -1 }, 400],
+    ['POST', '/api/apps/apply', { fleet: 'f1', compose: '{{{{ [' }, 400],
+    ['POST', '/api/apps/apply', { fleet: 'f1', compose: 'a: &a [*a, *a]\n' }, 400],
+    ['POST', '/api/apps/apply', { fleet: 'f1', compose: composeWith({}), envFiles: { '.env': 5 } }, 400],
+    ['POST', '/api/apps/apply', { fleet: 'f1', compose: composeWith({}), name: '../etc' }, 400],
+    ['PUT', '/api/fleets/f1/variables', { A: 'x'.repeat(5000) }, 400],
+    ['PUT', '/api/fleets/f1/variables', ['A'], 400],
+    ['PUT', '/api/fleets/nope/variables', {}, 404],
+    ['GET', '/api/devices/nope/variables', undefined, 404],
+    ['GET', '/api/apps/nope/shop/releases', undefined, 404],
+    ['GET', '/api/apps?fleet=%20', undefined, 400],
+    ['DELETE', '/api/apps/nope/shop', undefined, 404],
+  ];
+  for (const [method, path, body, status] of cases) {
+    const r = await t.api(method, path, { token: operator, body });
+    assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 60)}: ${JSON.stringify(r.body)}`);
+  }
+});
+
 test('viewers cannot apply, roll back or remove; they can list', async () => {
   const viewer = await t.userToken('viewer', admin);
   assert.equal((await t.api('POST', '/api/apps/apply', { token: viewer, body: { fleet: 'f1', compose: composeWith({}) } })).status, 403);
