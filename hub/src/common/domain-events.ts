@@ -17,6 +17,11 @@ export interface DomainEventMap {
   'containers.changed': DeviceContainers;
   /** An alert was raised, resolved or acknowledged; sent to live views (and the webhook) as is. */
   'alert.changed': Alert;
+  /**
+   * An image bundle was stored or removed: releases whose images it holds (or held) resolve to a
+   * different bundle now, so desired states that name those refs need recomputing.
+   */
+  'images.changed': { bundleId: string; refs: string[]; change: 'stored' | 'removed' };
 }
 
 export type DomainEventName = keyof DomainEventMap;

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
 import type { Caller } from '../auth/roles.decorator.js';
+import { DomainEvents } from '../common/domain-events.js';
 import { DomainError } from '../common/errors.js';
 import { randomId } from '../common/ids.js';
 import { LOGGER } from '../common/tokens.js';
@@ -42,6 +43,7 @@ export class ImagesService implements OnModuleInit {
     config: HubConfig,
     private readonly repo: ImagesRepository,
     private readonly audit: AuditService,
+    private readonly events: DomainEvents,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     this.files = new BundleFiles(config.dataDir, config.images);
@@ -135,6 +137,7 @@ export class ImagesService implements OnModuleInit {
     if (!stored.created) await this.files.remove(id);
     const bundle = toImageBundle(stored.row);
     this.log.info({ id: bundle.id, refs, size: bundle.size, gzip: received.gzip }, 'image bundle stored');
+    if (stored.created) this.events.emit('images.changed', { bundleId: bundle.id, refs: bundle.refs, change: 'stored' });
     await this.record(caller, 'image.upload', bundle.id, 'ok', { sha256: bundle.sha256, refs, size: bundle.size, existing: !stored.created });
     return { bundle, created: stored.created };
   }
@@ -152,6 +155,7 @@ export class ImagesService implements OnModuleInit {
     }
     await this.repo.delete(row.id);
     await this.files.remove(row.id);
+    this.events.emit('images.changed', { bundleId: row.id, refs: row.refs, change: 'removed' });
     await this.record(caller, 'image.remove', row.id, 'ok', { sha256: row.sha256, refs: row.refs });
     return toImageBundle(row);
   }

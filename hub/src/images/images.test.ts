@@ -4,10 +4,12 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
+import { DomainEvents } from '../common/domain-events.js';
 import { DB } from '../common/tokens.js';
 import type { Db } from '../db/client.js';
-import { startTestHub, type TestHub } from '../http/test-hub.js';
+import { deviceDesired } from '../db/schema.js';
+import { startTestHub, type Loose, type TestHub } from '../http/test-hub.js';
 import { dockerArchive, ociArchive, tar } from './archive-fixture.js';
 import { basicAuth, deviceGet, enrollDevice, uploadImage } from './images-test-support.js';
 
@@ -204,33 +206,44 @@ test('roles: a viewer lists but cannot upload or remove; no token is 401', async
   assert.equal((await t.api('GET', '/api/images', { token: viewer })).status, 200);
 });
 
-test('removing: refused with 409 while a device is told to run it, then removed with its file; both audited', async () => {
-  const up = await uploadImage(t, operator, dockerArchive({ refs: ['example/rm:1'] }));
-  assert.equal(up.status, 201);
-  const id: string = up.body.id;
-  const dev = await enrollDevice(t, admin, 'rm-device');
-  const db = t.hub.app.get<Db>(DB);
-  const state = { version: 1, apps: { web: { release: 1, services: { app: { image: 'example/rm:1', bundle: { id, sha256: up.body.sha256, size: up.body.size } } } } }, controls: {} };
-  await db.execute(sql`insert into device_desired (device_id, version, state) values (${dev.id}, 1, ${JSON.stringify(state)}::jsonb)`);
+test('removing: 409 while a release gives the bundle to a device, removed once the app is gone; events and audit rows for both', async () => {
+  const events: { bundleId: string; change: string }[] = [];
+  const off = t.hub.app.get(DomainEvents).on('images.changed', (e) => events.push({ bundleId: e.bundleId, change: e.change }));
+  try {
+    const up = await uploadImage(t, operator, dockerArchive({ refs: ['example/rm:1'] }));
+    assert.equal(up.status, 201);
+    const id: string = up.body.id;
+    assert.deepEqual(events, [{ bundleId: id, change: 'stored' }]);
+    const dev = await enrollDevice(t, admin, 'rm-device');
+    // The apps module resolves the compose file's image to the bundle that holds it.
+    const applied = await t.api('POST', '/api/apps/apply', { token: operator, body: { fleet: 'default', compose: 'name: rmapp\nservices:\n  app:\n    image: example/rm:1\n' } });
+    assert.equal(applied.status, 200, JSON.stringify(applied.body));
+    const db = t.hub.app.get<Db>(DB);
+    const [row] = await db.select({ state: deviceDesired.state }).from(deviceDesired).where(eq(deviceDesired.deviceId, dev.id));
+    assert.equal((row?.state as Loose).apps.rmapp.services.app.bundle.id, id);
 
-  const refused = await t.api('DELETE', `/api/images/${id}`, { token: operator });
-  assert.equal(refused.status, 409);
-  assert.equal(refused.body.code, 'conflict');
-  assert.match(refused.body.message, /rm-device/);
-  assert.ok(statSync(join(imagesDir(), `${id}.tar`)).isFile());
+    const refused = await t.api('DELETE', `/api/images/${id}`, { token: operator });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.code, 'conflict');
+    assert.match(refused.body.message, /rm-device/);
+    assert.ok(statSync(join(imagesDir(), `${id}.tar`)).isFile());
 
-  await db.execute(sql`update device_desired set state = ${JSON.stringify({ ...state, apps: {} })}::jsonb where device_id = ${dev.id}`);
-  const removed = await t.api('DELETE', `/api/images/${id}`, { token: operator });
-  assert.equal(removed.status, 200);
-  assert.equal(removed.body.id, id);
-  assert.throws(() => statSync(join(imagesDir(), `${id}.tar`)), /ENOENT/);
-  assert.equal((await deviceGet(t, `/api/images/${id}/manifest`, basicAuth(dev.id, dev.password))).status, 404);
-  assert.equal((await t.api('DELETE', `/api/images/${id}`, { token: operator })).status, 404);
+    assert.equal((await t.api('DELETE', '/api/apps/default/rmapp', { token: operator })).status, 200);
+    const removed = await t.api('DELETE', `/api/images/${id}`, { token: operator });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.equal(removed.body.id, id);
+    assert.deepEqual(events.at(-1), { bundleId: id, change: 'removed' });
+    assert.throws(() => statSync(join(imagesDir(), `${id}.tar`)), /ENOENT/);
+    assert.equal((await deviceGet(t, `/api/images/${id}/manifest`, basicAuth(dev.id, dev.password))).status, 404);
+    assert.equal((await t.api('DELETE', `/api/images/${id}`, { token: operator })).status, 404);
 
-  const audit = await t.api('GET', `/api/audit?target=${id}`, { token: admin });
-  assert.equal(audit.status, 200);
-  const actions = audit.body.map((e: { action: string; result: string }) => `${e.action}:${e.result}`).sort();
-  assert.deepEqual(actions, ['image.remove:error', 'image.remove:ok', 'image.upload:ok']);
-  const failed = await t.api('GET', '/api/audit?actor=' + encodeURIComponent('operator1'), { token: admin });
-  assert.ok(failed.body.some((e: { action: string; result: string; detail: { code?: string } }) => e.action === 'image.upload' && e.result === 'error' && e.detail.code === 'invalid_image'));
+    const audit = await t.api('GET', `/api/audit?target=${id}`, { token: admin });
+    assert.equal(audit.status, 200);
+    const actions = audit.body.map((e: { action: string; result: string }) => `${e.action}:${e.result}`).sort();
+    assert.deepEqual(actions, ['image.remove:error', 'image.remove:ok', 'image.upload:ok']);
+    const byOperator = await t.api('GET', '/api/audit?actor=operator1', { token: admin });
+    assert.ok(byOperator.body.some((e: { action: string; result: string; detail: { code?: string } }) => e.action === 'image.upload' && e.result === 'error' && e.detail.code === 'invalid_image'));
+  } finally {
+    off();
+  }
 });
