@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   PIFLEET_IMAGE_MAX_BYTES: z.coerce.number().int().min(1).max(2 ** 50).default(2 * 1024 ** 3),
   /** Piece size devices download and verify image bundles in (4 MiB); a piece is refetched alone. */
   PIFLEET_IMAGE_CHUNK_BYTES: z.coerce.number().int().min(4096).max(64 * 1024 ** 2).default(4 * 1024 ** 2),
+  /** http(s) URL the hub POSTs each alert to (JSON Alert) when it is raised, resolved or acknowledged. */
+  PIFLEET_ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
 }).refine((e) => (e.PIFLEET_TLS_CERT === undefined) === (e.PIFLEET_TLS_KEY === undefined), {
   path: ['PIFLEET_TLS_CERT'],
   message: 'PIFLEET_TLS_CERT and PIFLEET_TLS_KEY must be set together (or neither)',

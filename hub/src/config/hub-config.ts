@@ -32,6 +32,8 @@ export class HubConfig {
   readonly tls: TlsFiles | undefined;
   /** Image bundles: largest upload (uncompressed bytes) and the piece size devices fetch. */
   readonly images: { maxBytes: number; chunkBytes: number };
+  /** PIFLEET_ALERT_WEBHOOK_URL: where alerts are POSTed; may carry a secret, so it is never logged. */
+  readonly alertWebhookUrl: string | undefined;
 
   /** Throws ConfigError when the TLS files cannot be read or do not form a key pair. */
   constructor(env: HubEnv) {
@@ -51,6 +53,7 @@ export class HubConfig {
     this.deviceMqttUrl = env.PIFLEET_DEVICE_MQTT_URL ?? this.defaultDeviceMqttUrl(env);
     this.logLevel = env.PIFLEET_LOG_LEVEL;
     this.images = { maxBytes: env.PIFLEET_IMAGE_MAX_BYTES, chunkBytes: env.PIFLEET_IMAGE_CHUNK_BYTES };
+    this.alertWebhookUrl = env.PIFLEET_ALERT_WEBHOOK_URL;
     this.telemetryFlushMs = env.PIFLEET_TELEMETRY_FLUSH_MS;
     this.telemetryBufferRows = env.PIFLEET_TELEMETRY_BUFFER_ROWS;
     this.telemetryWindow = { maxAgeMs: env.PIFLEET_TELEMETRY_MAX_AGE_MS, maxFutureMs: env.PIFLEET_TELEMETRY_MAX_FUTURE_MS };

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Alert, AuditEntry, ServiceRecord } from '../contract.js';
 import { MetricsService } from '../common/metrics.service.js';
@@ -12,8 +14,23 @@ let operator: string;
 let viewer: string;
 let dev: TestDevice;
 let live: LiveStream;
+/** The alert webhook's receiver: refuses its first request with 503 (to be retried), then takes all. */
+let hook: Server;
+const hooked: { alert: Alert; query: string | null }[] = [];
+let hookRequests = 0;
 before(async () => {
-  t = await startTestHub();
+  hook = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (++hookRequests === 1) return void res.writeHead(503).end();
+      hooked.push({ alert: JSON.parse(Buffer.concat(chunks).toString()) as Alert, query: new URL(req.url!, 'http://x').searchParams.get('token') });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const port = (hook.address() as AddressInfo).port;
+  t = await startTestHub({ env: { PIFLEET_ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hook?token=hook-secret` } });
   admin = await t.login();
   operator = await t.userToken('operator', admin);
   viewer = await t.userToken('viewer', admin);
@@ -25,6 +42,7 @@ after(async () => {
   live?.close();
   await dev?.close();
   await t?.close();
+  await new Promise((r) => hook?.close(r));
 });
 
 const metric = (name: string, labels: Record<string, string> = {}) => registryMetric(t.hub.app.get(MetricsService).registry, name, labels);
@@ -62,6 +80,18 @@ test('a crash loop raises one alert (and an `alert` event), FATAL a second; reco
   const closed = await alerts(`?open=false&device=${dev.id}`);
   assert.deepEqual(closed.map((a) => a.kind).sort(), ['crash_loop', 'fatal']);
   assert.equal(await metric('pifleet_alerts_open'), 0);
+});
+
+test('the alert webhook receives every raise and resolve as JSON, in order, retrying a failed delivery', async () => {
+  await until('webhook got both raises and both resolves', () => hooked.filter((h) => h.alert.kind === 'crash_loop' || h.alert.kind === 'fatal').length >= 4, 15_000);
+  assert.deepEqual(hooked.slice(0, 4).map((h) => `${h.alert.kind} ${h.alert.resolvedAt ? 'resolved' : 'raised'}`), ['crash_loop raised', 'fatal raised', 'crash_loop resolved', 'fatal resolved']);
+  const loop = hooked.filter((h) => h.alert.kind === 'crash_loop').map((h) => h.alert);
+  assert.equal(loop[0]!.id, loop[1]!.id);
+  assert.deepEqual([loop[0]!.resolvedAt === null, loop[1]!.resolvedAt !== null], [true, true]);
+  assert.equal(loop[0]!.device, 'pi-alerts');
+  assert.equal(hooked[0]!.query, 'hook-secret', 'the URL is used as configured');
+  assert.ok((await metric('pifleet_alert_webhook_total', { result: 'failed' })) >= 1, 'the 503 was retried');
+  assert.ok((await metric('pifleet_alert_webhook_total', { result: 'sent' })) >= 4);
 });
 
 test('engine down and a failed apply raise alerts that clear with the condition', async () => {

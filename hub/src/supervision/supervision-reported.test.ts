@@ -3,9 +3,6 @@ import { after, before, test } from 'node:test';
 import { envelope } from '@pifleet/protocol';
 import type { DeviceContainers } from '../contract.js';
 import { MetricsService } from '../common/metrics.service.js';
-import { DB } from '../common/tokens.js';
-import type { Db } from '../db/client.js';
-import { deviceDesired, serviceControls } from '../db/schema.js';
 import { registryMetric, until } from '../broker/mqtt-test-helpers.js';
 import { startTestHub, type TestHub } from '../http/test-hub.js';
 import { enrollDevice, openLiveStream, status, type TestDevice } from './supervision-test-kit.js';
@@ -63,25 +60,6 @@ test('a report older than the stored one (by envelope ts) is ignored and counted
   assert.equal((await containers()).services[0]!.state, 'RUNNING');
 });
 
-test('desired services the agent has not reported yet show PENDING; controls show as stopped', async () => {
-  const db = t.hub.app.get<Db>(DB);
-  await db.insert(deviceDesired).values({
-    deviceId: dev.id,
-    version: 5,
-    state: { apps: { web: { release: 2, services: { nginx: { image: 'nginx:1.27' }, cache: { image: 'redis:7' } } } }, controls: {} },
-  });
-  await db.insert(serviceControls).values({ deviceId: dev.id, app: 'web', service: 'cache', stopped: true });
-  const c = await containers();
-  assert.equal(c.desiredVersion, 5);
-  assert.deepEqual(
-    c.services.map((s) => [s.service, s.state, s.reportedState, s.image, s.release, s.stopped]),
-    [
-      ['cache', 'PENDING', null, 'redis:7', 2, true],
-      ['nginx', 'RUNNING', 'RUNNING', 'nginx:1.27', 1, false],
-    ],
-  );
-});
-
 test('a device going offline shows UNKNOWN with the reported state kept, also on the live stream', async () => {
   const live = await openLiveStream(t, admin);
   try {
@@ -91,7 +69,7 @@ test('a device going offline shows UNKNOWN with the reported state kept, also on
     assert.deepEqual([nginx.state, nginx.reportedState], ['UNKNOWN', 'RUNNING']);
     const c = await containers();
     assert.equal(c.online, false);
-    assert.deepEqual(c.services.map((s) => [s.service, s.state, s.reportedState]), [['cache', 'UNKNOWN', null], ['nginx', 'UNKNOWN', 'RUNNING']]);
+    assert.deepEqual(c.services.map((s) => [s.service, s.state, s.reportedState]), [['nginx', 'UNKNOWN', 'RUNNING']]);
     // Back online: the agent's state again.
     await dev.online(2);
     await until('online again', async () => (await containers()).services.find((s) => s.service === 'nginx')!.state === 'RUNNING');
@@ -100,7 +78,7 @@ test('a device going offline shows UNKNOWN with the reported state kept, also on
   }
 });
 
-test('GET containers of an unknown device is 404; of a device that never reported, its desired services or none', async () => {
+test('GET containers of an unknown device is 404; of a device that never reported and runs no app, nothing', async () => {
   assert.equal((await t.api('GET', '/api/devices/no-such-pi/containers', { token: admin })).status, 404);
   const quiet = await enrollDevice(t, admin, 'pi-quiet');
   try {

@@ -1,10 +1,13 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   EnrollResponseSchema,
+  StateDesiredMessageSchema,
   deviceTopic,
   envelope,
+  leafTopic,
   type EnrollResponse,
   type LeafInput,
+  type StateDesiredMessage,
   type SupervisionEventData,
 } from '@pifleet/protocol';
 import { enrollBody, type Loose, type TestHub } from '../http/test-hub.js';
@@ -18,6 +21,8 @@ export interface TestDevice {
   name: string;
   enrollment: EnrollResponse;
   client: MqttClient;
+  /** Desired states the hub sent to the device, in order. */
+  desired: StateDesiredMessage[];
   publish(leaf: string, payload: string | Buffer, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
   online(session?: number): Promise<void>;
   report(r: Partial<LeafInput<'state/reported'>>): Promise<LeafInput<'state/reported'>>;
@@ -35,11 +40,20 @@ export async function enrollDevice(t: TestHub, admin: string, name: string): Pro
   if (r.status !== 200 && r.status !== 201) throw new Error(`enroll: ${r.status} ${JSON.stringify(r.body)}`);
   const enrollment = EnrollResponseSchema.parse(r.body);
   const id = enrollment.deviceId;
+  const desired: StateDesiredMessage[] = [];
+  const listen = async (c: MqttClient) => {
+    c.on('message', (topic, payload) => {
+      if (topic === leafTopic(id, 'state/desired') && payload.length > 0) desired.push(StateDesiredMessageSchema.parse(JSON.parse(payload.toString())));
+    });
+    await c.subscribeAsync(leafTopic(id, 'state/desired'), { qos: 1 });
+    return c;
+  };
   const dev: TestDevice = {
     id,
     name,
     enrollment,
-    client: await connectAs(enrollment),
+    desired,
+    client: await listen(await connectAs(enrollment)),
     publish: (leaf, payload, opts = {}) => dev.client.publishAsync(deviceTopic(id, leaf), payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false }).then(() => undefined),
     online: (session = Date.now()) => dev.publish('status', JSON.stringify({ ...envelope('status'), state: 'online', session }), { retain: true }),
     async report(r) {
@@ -55,7 +69,7 @@ export async function enrollDevice(t: TestHub, admin: string, name: string): Pro
     },
     async reconnect() {
       await dev.client.endAsync().catch(() => undefined);
-      dev.client = await connectAs(enrollment);
+      dev.client = await listen(await connectAs(enrollment));
     },
     close: () => dev.client.endAsync().catch(() => undefined),
   };
