@@ -4,6 +4,7 @@ import { leafTopic } from '@pifleet/protocol';
 import type { AppSummary, ApplyAppResult, AuditEntry, Release } from '../contract.js';
 import { MqttLink } from '../broker/mqtt-link.js';
 import { until } from '../broker/mqtt-test-helpers.js';
+import { DomainEvents } from '../common/domain-events.js';
 import { DB } from '../common/tokens.js';
 import type { Db } from '../db/client.js';
 import { imageBundles } from '../db/schema.js';
@@ -328,14 +329,14 @@ test('a service whose image an uploaded bundle holds gets the bundle in its spec
   assert.deepEqual(m.apps['shop']!.services['web']!.bundle, { id: 'bundle1', sha256, size: 1234 });
   assert.deepEqual(m.apps['shop']!.services['worker']!.bundle, { id: 'bundle1', sha256, size: 1234 });
 
-  // A bundle uploaded after the release reaches the spec at the next recompute of all fleets.
+  // A bundle uploaded after the release reaches the spec: the upload's event recomputes every fleet.
   await fleet('f5');
   const other = await device('f5', 'f5-pi');
   await apply({ fleet: 'f5', compose: composeWith({}, 'registry.local/other:2') });
   const before = await other.waitFor((s) => s.apps['shop'] !== undefined);
   assert.equal(before.apps['shop']!.services['web']!.bundle, undefined);
   await db.insert(imageBundles).values({ id: 'bundle2', refs: ['registry.local/other:2'], sha256: 'b'.repeat(64), size: 99, chunkSize: 1024, chunks: ['d'] });
-  await desired.recompute({ all: true });
+  t.hub.app.get(DomainEvents).emit('images.changed', { bundleId: 'bundle2', refs: ['registry.local/other:2'], change: 'stored' });
   const after = await other.waitFor((s) => s.apps['shop']?.services['web']?.bundle !== undefined, 'bundle after upload');
   assert.equal(after.apps['shop']!.services['web']!.bundle!.id, 'bundle2');
   assert.equal(after.version, before.version + 1);

@@ -17,7 +17,8 @@ const RETRY_MAX_MS = 30_000;
 /**
  * Keeps devices' desired states current as devices change, and sends each device its state when
  * it comes online (a new session), so nothing relies on the broker keeping retained messages.
- * A changed device row (enrollment, a move to another fleet, coming online) is recomputed:
+ * A changed device row (enrollment, a move to another fleet, coming online) is recomputed, and
+ * every fleet with apps when an image bundle comes or goes (a spec names the bundle it uses):
  * a recompute stores and publishes only what changed, so a rename costs a computation, not a
  * message. Work is coalesced per device and done by one worker; a failed round (database away)
  * is retried with a growing pause. The sessions remembered here only avoid sending twice per
@@ -26,6 +27,8 @@ const RETRY_MAX_MS = 30_000;
 @Injectable()
 export class DesiredTriggers implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly pending = new Set<string>();
+  /** An image bundle came or went: every fleet with apps is recomputed (bundles are matched by image reference). */
+  private allPending = false;
   /** Session of each online device whose state was sent for that session. */
   private readonly sentFor = new Map<string, number>();
   private working?: Promise<void>;
@@ -48,6 +51,12 @@ export class DesiredTriggers implements OnModuleInit, OnApplicationBootstrap, Be
 
   onModuleInit(): void {
     this.unsubscribe.push(this.events.on('device.changed', ({ deviceId }) => this.enqueue(deviceId)));
+    this.unsubscribe.push(
+      this.events.on('images.changed', () => {
+        this.allPending = true;
+        this.kick();
+      }),
+    );
     this.unsubscribe.push(
       this.events.on('device.revoked', ({ deviceId }) => {
         this.sentFor.delete(deviceId);
@@ -93,13 +102,17 @@ export class DesiredTriggers implements OnModuleInit, OnApplicationBootstrap, Be
   }
 
   private async drain(): Promise<void> {
-    while (this.pending.size > 0 && !this.stopped) {
-      const ids = [...this.pending].slice(0, BATCH);
+    while ((this.pending.size > 0 || this.allPending) && !this.stopped) {
+      const all = this.allPending;
+      this.allPending = false;
+      const ids = all ? [] : [...this.pending].slice(0, BATCH);
       for (const id of ids) this.pending.delete(id);
       try {
-        await this.handle(ids);
+        if (all) await this.desired.recompute({ all: true });
+        else await this.handle(ids);
         this.failures = 0;
       } catch (err) {
+        if (all) this.allPending = true;
         for (const id of ids) this.pending.add(id);
         this.failures++;
         const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failures - 1));
