@@ -127,8 +127,8 @@ function parseWith<S extends z.ZodType>(schema: S, data: unknown, method: string
   return parsed.data;
 }
 
-/** An abort signal that fires once `ms` pass without a touch(). */
-class IdleDeadline {
+/** An abort signal that fires once `ms` pass without a touch() (exported for its test). */
+export class IdleDeadline {
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout;
 
