@@ -102,5 +102,6 @@ function toServiceEvent(r: StoredEvent): ServiceEvent {
     crashLoop: d.crashLoop ?? false,
     logTail: d.logTail ?? [],
     message: d.message ?? null,
+    receivedAt: r.receivedAt.toISOString(),
   };
 }

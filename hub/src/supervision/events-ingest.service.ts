@@ -23,6 +23,9 @@ const PGLITE_BATCH_ROWS = 100;
 
 type QueuedEvent = EventRow & { bytes: number };
 
+/** Devices waiting for their desired state to be sent again; one entry per device. */
+const MAX_SYNCS = 100_000;
+
 /**
  * Intake of `evt/{kind}`. `supervision` events are the restart history: stored once per
  * (device, event id), so a QoS 1 redelivery or an event the agent sends again after a reconnect
@@ -33,6 +36,9 @@ type QueuedEvent = EventRow & { bytes: number };
 @Injectable()
 export class EventsIngest implements OnModuleInit, BeforeApplicationShutdown {
   private readonly queue: WriteQueue<QueuedEvent>;
+  private readonly syncs = new Set<string>();
+  private syncing?: Promise<void>;
+  private stopped = false;
   private readonly m;
 
   constructor(
@@ -50,7 +56,7 @@ export class EventsIngest implements OnModuleInit, BeforeApplicationShutdown {
     this.m = {
       stored: metrics.counter('pifleet_supervision_events_stored_total', 'Supervision events stored'),
       duplicates: metrics.counter('pifleet_supervision_events_duplicate_total', 'Supervision events received again and ignored (already stored)'),
-      syncs: metrics.counter('pifleet_supervision_sync_requests_total', 'Desired states sent again because a device asked (evt/sync)', ['result']),
+      syncs: metrics.counter('pifleet_supervision_sync_requests_total', 'Desired states sent again because a device asked (evt/sync), by result (coalesced: asked again while pending)', ['result']),
       errors: metrics.counter('pifleet_supervision_write_errors_total', 'Failed supervision writes (kept for retry)', ['op']),
     };
     this.queue = new WriteQueue<QueuedEvent>({
@@ -77,8 +83,10 @@ export class EventsIngest implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     this.queue.close();
     await this.queue.flush();
+    await this.syncing;
   }
 
   /** Resolves once the event is stored (or held for a retry, handled, or dropped and counted). */
@@ -102,7 +110,7 @@ export class EventsIngest implements OnModuleInit, BeforeApplicationShutdown {
     }
     const verdict = await this.gate.check(deviceId);
     if (verdict === 'unknown' || verdict === 'revoked') return void this.drops.record('events', `${verdict}_device`, deviceId);
-    if (!data) return this.sync(deviceId);
+    if (!data) return this.requestSync(deviceId);
     const outcome = await this.queue.push({
       deviceId,
       eventId: msg.id,
@@ -125,14 +133,41 @@ export class EventsIngest implements OnModuleInit, BeforeApplicationShutdown {
     return this.queue.flush();
   }
 
-  private async sync(deviceId: string): Promise<void> {
-    try {
-      await this.desired.publishTo(deviceId);
-      this.m.syncs.inc({ result: 'sent' });
-    } catch (err) {
-      // The agent asks again on its next connection; nothing here should fail the message.
-      this.m.syncs.inc({ result: 'failed' });
-      this.log.warn({ err, deviceId }, 'desired state not sent again after evt/sync');
+  /**
+   * Sending happens after the message is acknowledged, never inside its handler: the publish
+   * waits for the broker's PUBACK, which the hub's client reads only once the handler is done.
+   * One pending request per device (a repeated ask joins it), sent by one worker in order.
+   */
+  private requestSync(deviceId: string): void {
+    if (this.syncs.has(deviceId)) return void this.m.syncs.inc({ result: 'coalesced' });
+    if (this.syncs.size >= MAX_SYNCS) return void this.drops.record('events', 'overload', deviceId);
+    this.syncs.add(deviceId);
+    this.kickSyncs();
+  }
+
+  private kickSyncs(): void {
+    if (this.stopped) return;
+    this.syncing ??= this.runSyncs().finally(() => {
+      this.syncing = undefined;
+      // Asked after the worker's last look: not left waiting for the next ask.
+      if (this.syncs.size > 0) this.kickSyncs();
+    });
+  }
+
+  private async runSyncs(): Promise<void> {
+    // Leaves the handler that asked first (see requestSync).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.syncs.size > 0 && !this.stopped) {
+      const deviceId = this.syncs.values().next().value!;
+      this.syncs.delete(deviceId);
+      try {
+        await this.desired.publishTo(deviceId);
+        this.m.syncs.inc({ result: 'sent' });
+      } catch (err) {
+        // The agent asks again on its next connection; nothing here fails the message.
+        this.m.syncs.inc({ result: 'failed' });
+        this.log.warn({ err, deviceId }, 'desired state not sent again after evt/sync');
+      }
     }
   }
 
