@@ -255,6 +255,17 @@ test('poison input is a clear 4xx, never a 500', async () => {
   }
 });
 
+test('a compose file up to the parser\'s 256 KiB fits in an apply; a bigger body is 413, not a 500', async () => {
+  const padded = `${composeWith({ MODE: 'big' })}${'# a long comment line to make the file large\n'.repeat(4000)}`;
+  assert.ok(padded.length > 150_000 && padded.length < 256 * 1024);
+  const dry = await t.api<ApplyAppResult>('POST', '/api/apps/apply', { token: operator, body: { fleet: 'f1', compose: padded, dryRun: true } });
+  assert.equal(dry.status, 200, JSON.stringify(dry.body).slice(0, 300));
+  const huge = await t.api('POST', '/api/apps/apply', { token: operator, body: { fleet: 'f1', compose: 'x'.repeat(3 * 1024 * 1024) } });
+  assert.equal(huge.status, 413);
+  const elsewhere = await t.api('PUT', '/api/fleets/f1/variables', { token: operator, body: { A: 'x'.repeat(100_000) } });
+  assert.equal(elsewhere.status, 413, 'other routes keep the small limit');
+});
+
 test('viewers cannot apply, roll back or remove; they can list', async () => {
   const viewer = await t.userToken('viewer', admin);
   assert.equal((await t.api('POST', '/api/apps/apply', { token: viewer, body: { fleet: 'f1', compose: composeWith({}) } })).status, 403);

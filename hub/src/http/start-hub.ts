@@ -35,6 +35,16 @@ export interface RunningHub {
 
 /** JSON bodies are small (logins, tokens, renames); anything bigger is refused with 413. */
 const BODY_LIMIT = '64kb';
+/**
+ * Except a compose apply: the file may be 256 KiB and brings the env files it names. Mounted
+ * before the general parser, which then leaves the already-parsed body alone.
+ */
+const APPLY_BODY_LIMIT = '2mb';
+/**
+ * Node's default of 300 s for receiving a whole request would cut off an image bundle upload
+ * (up to PIFLEET_IMAGE_MAX_BYTES) over a slow uplink; the headers still have to come quickly.
+ */
+const REQUEST_TIMEOUT_MS = 3_600_000;
 
 /**
  * Starts a complete hub (HTTP API, dashboard, broker, presence, telemetry) in this process.
@@ -63,6 +73,7 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
     app.use(requestLog(log, app.get(MetricsService)));
     // Then bad input is refused before anything parses or stores it: URL, body bytes, body text.
     app.use(refuseBadUrl());
+    app.use('/api/apps/apply', jsonBody(APPLY_BODY_LIMIT));
     app.use(jsonBody(BODY_LIMIT));
     app.use(refuseBadBody());
     app.setGlobalPrefix('api', { exclude: ['metrics'] });
@@ -71,6 +82,7 @@ export async function startHub(opts: StartHubOptions = {}): Promise<RunningHub> 
     for (const h of dashboardHandlers()) app.use(h);
     setupOpenApi(app, HUB_VERSION);
     await app.listen(config.httpPort, config.httpHost);
+    (app.getHttpServer() as import('node:http').Server).requestTimeout = REQUEST_TIMEOUT_MS;
     const admin = app.get(AdminBootstrapService).adminLogin();
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? '127.0.0.1' : config.httpHost;
     log.info({ url: config.publicUrl, version: HUB_VERSION }, 'hub ready');

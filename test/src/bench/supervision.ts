@@ -20,7 +20,7 @@ import type { ApplyAppResult, DeviceContainers, ServiceEvent } from '@pifleet/hu
 import { AgentProcess } from '../support/agent-process.js';
 import { HubProcess } from '../support/hub-process.js';
 import { waitFor } from '../support/wait.js';
-import { containersWithLabels, watchDeaths } from './lib/engine-api.js';
+import { containersWithLabels, watchDeaths } from '../support/engine-api.js';
 import { measure } from './lib/proc-stats.js';
 
 const { values } = parseArgs({

@@ -1,26 +1,35 @@
 import { request } from 'node:http';
 
 /**
- * The few Docker Engine API calls the benchmarks make to watch what the engine runs, straight
- * over the unix socket (the benchmark observes the engine the same way for pifleet and for its
- * baseline, independent of the agent's own adapter).
+ * The few Docker Engine API calls system tests and benchmarks make to watch (and disturb) what
+ * the engine runs, straight over the unix socket: they observe the engine independently of the
+ * agent's own adapter, and the same way for pifleet and for a baseline.
  */
 export function engineGet<T>(socketPath: string, path: string, timeoutMs = 10_000): Promise<T> {
+  return engineCall<T>(socketPath, 'GET', path, timeoutMs);
+}
+
+/** A POST without a body (kill, stop, start); resolves with the parsed answer, if any. */
+export function enginePost<T = unknown>(socketPath: string, path: string, timeoutMs = 30_000): Promise<T> {
+  return engineCall<T>(socketPath, 'POST', path, timeoutMs);
+}
+
+function engineCall<T>(socketPath: string, method: string, path: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath, path, method, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 300) return reject(new Error(`engine GET ${path}: ${res.statusCode} ${body.slice(0, 300)}`));
+        if ((res.statusCode ?? 500) >= 300) return reject(new Error(`engine ${method} ${path}: ${res.statusCode} ${body.slice(0, 300)}`));
         try {
-          resolve(JSON.parse(body) as T);
+          resolve((body ? JSON.parse(body) : undefined) as T);
         } catch (e) {
           reject(e as Error);
         }
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`engine GET ${path} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`engine ${method} ${path} timed out`)));
     req.on('error', reject);
     req.end();
   });
@@ -31,6 +40,13 @@ export interface EngineContainer {
   Names: string[];
   State: string;
   Labels: Record<string, string> | null;
+}
+
+/** What a test reads of one container's inspect answer. */
+export interface EngineInspect {
+  Id: string;
+  State: { Status: string; Running: boolean; ExitCode: number; StartedAt: string; FinishedAt: string };
+  Config: { Env: string[] | null; Labels: Record<string, string> | null };
 }
 
 /** Containers whose labels include every given key=value. */
