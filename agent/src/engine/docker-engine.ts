@@ -1,4 +1,5 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { Dockerode } from './dockerode-lean.js';
 import type { ServiceSpec } from '@pifleet/protocol';
 import { createPlan } from './container-spec.js';
 import { isManaged, toManagedContainer } from './container-state.js';
@@ -71,7 +72,7 @@ export class DockerEngine implements Engine {
   constructor(opts: DockerEngineOptions = {}) {
     this.opts = opts;
     this.address = opts.address ?? findEngine(opts.env ?? process.env);
-    this.docker = new Docker(dockerodeOptions(this.address));
+    this.docker = new Dockerode(dockerodeOptions(this.address));
   }
 
   /** Stops background work (the Podman healthcheck timers). The engine stays usable. */

@@ -3,9 +3,12 @@
 // The agent's idle footprint at its defaults (sample every 10 s, publish every 30 s, keepalive
 // 60 s): RSS and CPU over the run, and the bytes it exchanges with the broker (both directions,
 // keepalives included), counted by a TCP relay between agent and broker and extrapolated to an
-// hour and a 30-day month. Baseline, same run: an idle `node` process (RSS, CPU).
+// hour and a 30-day month. Baseline, same run: an idle `node` process (RSS, CPU). Every
+// capability is on: the agent supervises with a real engine (a Podman service of the bench's
+// own, watched through its event stream) even though no app is assigned.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { startPodmanService } from '@pifleet/agent/testing/podman';
 import { AgentProcess } from '../support/agent-process.js';
 import { HubProcess } from '../support/hub-process.js';
 import { freePort, sleep, waitFor } from '../support/wait.js';
@@ -16,6 +19,7 @@ const { values } = parseArgs({ options: { minutes: { type: 'string', default: '1
 const durationMs = Number(values.minutes) * 60_000;
 
 async function main(): Promise<void> {
+  const podman = await startPodmanService();
   const hub = new HubProcess({ env: { PIFLEET_LOG_LEVEL: 'error' } });
   hub.mqttPort = await freePort();
   const proxy = new CountingProxy(hub.mqttPort);
@@ -23,7 +27,7 @@ async function main(): Promise<void> {
   hub.opts.env = { ...hub.opts.env, PIFLEET_DEVICE_MQTT_URL: `mqtt://127.0.0.1:${proxyPort}` };
   await hub.start();
   const token = await hub.createToken();
-  const agent = new AgentProcess({ hubUrl: hub.url, token, keepalive: 60, sampleMs: 10_000, publishMs: 30_000 }).start();
+  const agent = new AgentProcess({ hubUrl: hub.url, token, keepalive: 60, sampleMs: 10_000, publishMs: 30_000, env: { DOCKER_HOST: podman.dockerHost } }).start();
   const baseline = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
   await waitFor('agent connected through the relay', () => proxy.up.bytes > 0, 30_000);
   await sleep(5000); // leave enrollment and the first connect out of the idle figures
@@ -59,6 +63,7 @@ async function main(): Promise<void> {
   await agent.stop();
   proxy.close();
   await hub.stop();
+  await podman.stop();
 }
 
 main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
