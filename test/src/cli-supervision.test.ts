@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, envelope, EnrollResponseSchema, type StateDesiredMessage } from '@pifleet/protocol';
+import { EnrollResponseSchema } from '@pifleet/protocol';
 import { enrollBody, startTestHub, type TestHub } from '@pifleet/hub/testing';
 import { newConfigDir, runCli, type CliRun } from './support/cli.js';
+import { connectSupervisedDevice, type SupervisedDevice } from './support/supervised-device.js';
 import { waitFor } from './support/wait.js';
 
 /**
@@ -55,50 +55,13 @@ function dockerArchive(ref: string, layerBytes = 48 * 1024): Buffer {
   ]);
 }
 
-/** The device: online, listening to its desired state, publishing reported states and events. */
-interface FakePi {
-  id: string;
-  client: MqttClient;
-  desired: StateDesiredMessage[];
-  report(apps: Record<string, Record<string, Record<string, unknown>>>, version: number): Promise<void>;
-  event(data: Record<string, unknown>): Promise<void>;
-}
-
-async function fakePi(h: TestHub, adminToken: string, name: string): Promise<FakePi> {
+/** The device: enrolled with a one-use token, then online and reporting what the test scripts. */
+async function fakePi(h: TestHub, adminToken: string, name: string): Promise<SupervisedDevice> {
   const tok = await h.api<{ token: string }>('POST', '/api/tokens', { token: adminToken, body: { fleet: 'default', maxUses: 1 } });
   assert.equal(tok.status, 201, JSON.stringify(tok.body));
   const r = await h.api('POST', '/api/enroll', { body: enrollBody(tok.body.token, { name, info: { hostname: name } }) });
   assert.ok(r.status === 200 || r.status === 201, `enroll: ${r.status} ${JSON.stringify(r.body)}`);
-  const e = EnrollResponseSchema.parse(r.body);
-  const status = (state: 'online' | 'offline'): string => JSON.stringify({ ...envelope('status'), state, session: 1 });
-  const statusTopic = deviceTopic(e.deviceId, 'status');
-  const client = await mqtt.connectAsync(e.mqtt.url, {
-    username: e.mqtt.username,
-    password: e.mqtt.password,
-    clientId: e.mqtt.clientId,
-    reconnectPeriod: 0,
-    will: { topic: statusTopic, payload: Buffer.from(status('offline')), qos: 1, retain: true },
-  });
-  const desired: StateDesiredMessage[] = [];
-  client.on('message', (topic, payload) => {
-    if (topic === deviceTopic(e.deviceId, 'state/desired') && payload.length > 0) desired.push(JSON.parse(payload.toString()) as StateDesiredMessage);
-  });
-  await client.subscribeAsync(deviceTopic(e.deviceId, 'state/desired'), { qos: 1 });
-  await client.publishAsync(statusTopic, status('online'), { qos: 1, retain: true });
-  let seq = 0;
-  return {
-    id: e.deviceId,
-    client,
-    desired,
-    report: async (apps, version) => {
-      const msg = { ...envelope('state-reported'), desiredVersion: version, appliedVersion: version, apps, engine: 'up' };
-      await client.publishAsync(deviceTopic(e.deviceId, 'state/reported'), JSON.stringify(msg), { qos: 1, retain: true });
-    },
-    event: async (data) => {
-      const msg = { ...envelope('evt'), kind: 'supervision', seq: ++seq, at: Date.now(), data };
-      await client.publishAsync(deviceTopic(e.deviceId, 'evt/supervision'), JSON.stringify(msg), { qos: 1 });
-    },
-  };
+  return connectSupervisedDevice(EnrollResponseSchema.parse(r.body), { session: 1 });
 }
 
 const COMPOSE_V1 = `name: web
@@ -131,7 +94,7 @@ void describe('pifleet supervision commands against a real hub', () => {
   let adminDir: string;
   let adminToken: string;
   let work: string;
-  let pi: FakePi;
+  let pi: SupervisedDevice;
 
   const cli = (args: string[]): Promise<CliRun> => runCli(args, { env: { PIFLEET_CONFIG: adminDir } });
   const ok = async (args: string[]): Promise<string> => {

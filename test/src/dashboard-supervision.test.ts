@@ -2,68 +2,22 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, envelope, EnrollResponseSchema, type EnrollResponse, type StateDesiredMessage } from '@pifleet/protocol';
+import { EnrollResponseSchema, type StateDesiredMessage } from '@pifleet/protocol';
 import { enrollBody } from '@pifleet/hub/testing';
 import type { Api } from './support/api.js';
 import { launchBrowser, loginThroughForm, newPage, screenshot, withFailureShot } from './support/browser.js';
 import { HubProcess } from './support/hub-process.js';
 import { REPO } from './support/paths.js';
+import { connectSupervisedDevice, type SupervisedDevice } from './support/supervised-device.js';
 import { waitFor } from './support/wait.js';
 
-/**
- * A Pi as the hub sees it, without an agent: enrolled with a token, connected with its own MQTT
- * credential, online (retained, with the offline Will), subscribed to its desired state and
- * publishing whatever reported states and supervision events the test scripts.
- */
-interface FakePi {
-  id: string;
-  name: string;
-  client: MqttClient;
-  /** Every desired state the hub sent, oldest first. */
-  desired: StateDesiredMessage[];
-  report(apps: Record<string, Record<string, Record<string, unknown>>>, version: number): Promise<void>;
-  event(data: Record<string, unknown>): Promise<void>;
-}
-
-async function fakePi(hub: HubProcess, admin: Api, name: string): Promise<FakePi> {
+/** A Pi without an agent: enrolled with a one-use token, then online and reporting what the test scripts. */
+async function fakePi(hub: HubProcess, admin: Api, name: string): Promise<SupervisedDevice> {
   const tok = await admin.post<{ token: string }>('/api/tokens', { fleet: 'default', maxUses: 1 });
   assert.equal(tok.status, 201, JSON.stringify(tok.body));
   const r = await hub.api.post('/api/enroll', enrollBody(tok.body.token, { name, info: { hostname: name, model: 'Raspberry Pi 5', agentVersion: 'test' } }));
   assert.ok(r.status === 200 || r.status === 201, `enroll: ${r.status} ${JSON.stringify(r.body)}`);
-  const e: EnrollResponse = EnrollResponseSchema.parse(r.body);
-  const session = Date.now();
-  const status = (state: 'online' | 'offline') => JSON.stringify({ ...envelope('status'), state, session });
-  const statusTopic = deviceTopic(e.deviceId, 'status');
-  const client = await mqtt.connectAsync(e.mqtt.url, {
-    username: e.mqtt.username,
-    password: e.mqtt.password,
-    clientId: e.mqtt.clientId,
-    reconnectPeriod: 0,
-    keepalive: 10,
-    will: { topic: statusTopic, payload: Buffer.from(status('offline')), qos: 1, retain: true },
-  });
-  const desired: StateDesiredMessage[] = [];
-  client.on('message', (topic, payload) => {
-    if (topic === deviceTopic(e.deviceId, 'state/desired') && payload.length > 0) desired.push(JSON.parse(payload.toString()) as StateDesiredMessage);
-  });
-  await client.subscribeAsync(deviceTopic(e.deviceId, 'state/desired'), { qos: 1 });
-  await client.publishAsync(statusTopic, status('online'), { qos: 1, retain: true });
-  let seq = 0;
-  return {
-    id: e.deviceId,
-    name,
-    client,
-    desired,
-    report: async (apps, version) => {
-      const msg = { ...envelope('state-reported'), desiredVersion: version, appliedVersion: version, apps, engine: 'up' };
-      await client.publishAsync(deviceTopic(e.deviceId, 'state/reported'), JSON.stringify(msg), { qos: 1, retain: true });
-    },
-    event: async (data) => {
-      const msg = { ...envelope('evt'), kind: 'supervision', seq: ++seq, at: Date.now(), data };
-      await client.publishAsync(deviceTopic(e.deviceId, 'evt/supervision'), JSON.stringify(msg), { qos: 1 });
-    },
-  };
+  return connectSupervisedDevice(EnrollResponseSchema.parse(r.body), { keepalive: 10 });
 }
 
 const COMPOSE = `name: web
