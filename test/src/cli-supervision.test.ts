@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EnrollResponseSchema } from '@pifleet/protocol';
 import { enrollBody, startTestHub, type TestHub } from '@pifleet/hub/testing';
+import { dockerArchive } from '@pifleet/hub/testing/images';
 import { newConfigDir, runCli, type CliRun } from './support/cli.js';
 import { connectSupervisedDevice, type SupervisedDevice } from './support/supervised-device.js';
 import { waitFor } from './support/wait.js';
@@ -21,39 +22,8 @@ const DEVICE = 'cli-sup-pi';
 /** The test hub's largest image bundle: small, so a refused upload costs little. */
 const IMAGE_MAX_BYTES = 512 * 1024;
 
-/** One ustar entry (header, data, padding), enough for the hub's archive reader. */
-function tarEntry(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100, 'ascii');
-  h.write('0000000\0', 108, 'ascii');
-  h.write('0000000\0', 116, 'ascii');
-  h.write(data.length.toString(8).padStart(11, '0') + '\0', 124, 'ascii');
-  h.write('00000000000\0', 136, 'ascii');
-  h.write('        ', 148, 'ascii');
-  h.write('0', 156, 'ascii');
-  h.write('ustar\0', 257, 'latin1');
-  h.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-}
-
-const tar = (entries: { name: string; data: Buffer }[]): Buffer => Buffer.concat([...entries.map((e) => tarEntry(e.name, e.data)), Buffer.alloc(1024)]);
-
-/** A `docker save` archive of one image: manifest.json, the config JSON and one layer tar. */
-function dockerArchive(ref: string, layerBytes = 48 * 1024): Buffer {
-  const layer = tar([{ name: 'payload.bin', data: randomBytes(layerBytes) }]);
-  const layerId = createHash('sha256').update(layer).digest('hex');
-  const config = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${layerId}`] } }));
-  const configName = `${createHash('sha256').update(config).digest('hex')}.json`;
-  return tar([
-    { name: `${layerId}/layer.tar`, data: layer },
-    { name: configName, data: config },
-    { name: 'manifest.json', data: Buffer.from(JSON.stringify([{ Config: configName, RepoTags: [ref], Layers: [`${layerId}/layer.tar`] }])) },
-  ]);
-}
+/** A `docker save` archive of one image whose layer holds `layerBytes` random bytes. */
+const imageArchive = (ref: string, layerBytes = 48 * 1024): Buffer => dockerArchive({ refs: [ref], layerBytes });
 
 /** The device: enrolled with a one-use token, then online and reporting what the test scripts. */
 async function fakePi(h: TestHub, adminToken: string, name: string): Promise<SupervisedDevice> {
@@ -249,13 +219,13 @@ void describe('pifleet supervision commands against a real hub', () => {
   });
 
   void it('pushes, lists and removes an image bundle', async () => {
-    const archive = file('images/sensor.tar', dockerArchive('example/sensor:1.0'));
+    const archive = file('images/sensor.tar', imageArchive('example/sensor:1.0'));
     const pushed = JSON.parse(await ok(['images', 'push', archive, '--json'])) as { id: string; refs: string[]; size: number; sha256: string };
     assert.deepEqual(pushed.refs, ['example/sensor:1.0']);
     assert.equal(pushed.size, readFileSync(archive).length);
     assert.equal(pushed.sha256, createHash('sha256').update(readFileSync(archive)).digest('hex'));
 
-    const again = file('images/other.tar', dockerArchive('example/other:2'));
+    const again = file('images/other.tar', imageArchive('example/other:2'));
     assert.match(await ok(['images', 'push', again]), /^ID:\s+\S+\nRefs:\s+example\/other:2\nSize:\s+\d/);
 
     const listed = await okJson<{ id: string }[]>(['images', 'list']);
@@ -266,7 +236,7 @@ void describe('pifleet supervision commands against a real hub', () => {
     assert.ok(!(await okJson<{ id: string }[]>(['images', 'list'])).some((b) => b.id === pushed.id));
 
     // Past the hub's limit: its 413 message, on one line, exit 1, and nothing stored.
-    const big = file('images/big.tar', dockerArchive('example/big:1', IMAGE_MAX_BYTES + 64 * 1024));
+    const big = file('images/big.tar', imageArchive('example/big:1', IMAGE_MAX_BYTES + 64 * 1024));
     const tooBig = await cli(['images', 'push', big]);
     assert.equal(tooBig.code, 1, tooBig.stderr);
     assert.equal(tooBig.stderr.split('\n').length, 2, `one line: ${tooBig.stderr}`);
