@@ -3,12 +3,11 @@ import { test } from 'node:test';
 import { connect } from 'mqtt';
 import { MESSAGE_REGISTRY, envelope, leafTopic, type LeafMessage } from '@pifleet/protocol';
 import { createLogger } from '../log/logger.js';
-import { TEST_DEVICE_ID, enrolled } from '../testing/enroll-server.js';
+import { TEST_DEVICE_ID } from '../testing/enroll-server.js';
 import { TestBroker } from '../testing/test-broker.js';
+import { testLink } from '../testing/test-link.js';
 import { waitFor, within } from '../testing/wait.js';
-import { Backoff } from '../util/backoff.js';
 import { InboundDispatcher, type InboundClient } from './inbound.js';
-import { MqttLink } from './mqtt-link.js';
 
 const OTHER = 'zzzzzzzzzzzz';
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
@@ -128,17 +127,7 @@ test('over a real broker: commands and desired state arrive decoded, bad payload
   const broker = await TestBroker.start();
   let hub = await hubClient(broker.url);
   const { log, has } = capture();
-  let session = 0;
-  const link = new MqttLink({
-    identity: { ...enrolled(broker.url), enrolledAt: 0 },
-    info: {},
-    keepaliveS: 5,
-    connect,
-    nextSession: async () => ++session,
-    log,
-    backoff: new Backoff({ baseMs: 50, capMs: 200 }),
-    refusedBackoff: new Backoff({ baseMs: 50, capMs: 200 }),
-  });
+  const link = testLink(broker.url, log);
   const stop = new AbortController();
   t.after(async () => {
     stop.abort();

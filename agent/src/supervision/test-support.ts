@@ -2,13 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { connect } from 'mqtt';
 import { createLogger, type Logger } from '../log/logger.js';
-import { MqttLink } from '../mqtt/mqtt-link.js';
-import { enrolled } from '../testing/enroll-server.js';
+import type { MqttLink } from '../mqtt/mqtt-link.js';
 import type { TestBroker } from '../testing/test-broker.js';
+import { testLink } from '../testing/test-link.js';
 import { waitFor } from '../testing/wait.js';
-import { Backoff } from '../util/backoff.js';
 
 /** Test helpers of the supervision tests (not used by the agent itself). */
 
@@ -32,18 +30,7 @@ export function captureLog(level: 'debug' | 'info' | 'warn' | 'error' = 'debug')
  * Closed when the test ends.
  */
 export async function startLink(t: TestContext, broker: TestBroker, log: Logger, onUp?: () => void): Promise<MqttLink> {
-  let session = 0;
-  const link = new MqttLink({
-    identity: { ...enrolled(broker.url), enrolledAt: 0 },
-    info: {},
-    keepaliveS: 5,
-    connect,
-    nextSession: async () => ++session,
-    log,
-    backoff: new Backoff({ baseMs: 50, capMs: 200 }),
-    refusedBackoff: new Backoff({ baseMs: 50, capMs: 200 }),
-    ...(onUp ? { onUp } : {}),
-  });
+  const link = testLink(broker.url, log, onUp ? { onUp } : {});
   const stop = new AbortController();
   t.after(async () => {
     stop.abort();
@@ -56,14 +43,5 @@ export async function startLink(t: TestContext, broker: TestBroker, log: Logger,
 
 /** A real MqttLink that was never started: what a device without a network looks like. */
 export function offlineLink(log: Logger): MqttLink {
-  return new MqttLink({
-    identity: { ...enrolled('mqtt://127.0.0.1:9'), enrolledAt: 0 },
-    info: {},
-    keepaliveS: 5,
-    connect,
-    nextSession: async () => 1,
-    log,
-    backoff: new Backoff({ baseMs: 50, capMs: 200 }),
-    refusedBackoff: new Backoff({ baseMs: 50, capMs: 200 }),
-  });
+  return testLink('mqtt://127.0.0.1:9', log, { nextSession: async () => 1 });
 }
