@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import { EnrollResponseSchema, deviceTopic, encodeBatch, envelope } from '@pifleet/protocol';
 import type { LiveEventMap } from '../contract.js';
+import { takeSseEvents } from '../http/sse-test-parse.js';
 import { enrollBody, startTestHub, type TestHub } from '../http/test-hub.js';
 
 let t: TestHub;
@@ -30,14 +31,9 @@ async function readEvents(until: (events: { event: string; data: unknown }[]) =>
       const timer = setTimeout(() => ac.abort(), Math.max(1, deadline - Date.now()));
       const { value, done } = await reader.read().finally(() => clearTimeout(timer));
       if (done) break;
-      buf += value;
-      const blocks = buf.split('\n\n');
-      buf = blocks.pop() ?? '';
-      for (const b of blocks) {
-        const name = /^event: (.+)$/m.exec(b)?.[1];
-        const data = /^data: (.+)$/m.exec(b)?.[1];
-        if (name && data) events.push({ event: name, data: JSON.parse(data) });
-      }
+      const got = takeSseEvents(buf + value);
+      buf = got.rest;
+      events.push(...got.events);
       if (!started && events.some((e) => e.event === 'snapshot')) {
         started = true;
         await during();

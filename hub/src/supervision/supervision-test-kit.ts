@@ -10,6 +10,7 @@ import {
   type StateDesiredMessage,
   type SupervisionEventData,
 } from '@pifleet/protocol';
+import { takeSseEvents } from '../http/sse-test-parse.js';
 import { enrollBody, type Loose, type TestHub } from '../http/test-hub.js';
 
 /**
@@ -108,14 +109,9 @@ export async function openLiveStream(t: TestHub, token: string): Promise<LiveStr
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buf += value;
-      const blocks = buf.split('\n\n');
-      buf = blocks.pop() ?? '';
-      for (const b of blocks) {
-        const name = /^event: (.+)$/m.exec(b)?.[1];
-        const data = /^data: (.+)$/m.exec(b)?.[1];
-        if (name && data) events.push({ event: name, data: JSON.parse(data) });
-      }
+      const got = takeSseEvents<Loose>(buf + value);
+      buf = got.rest;
+      events.push(...got.events);
     }
   };
   void pump().catch(() => undefined);
