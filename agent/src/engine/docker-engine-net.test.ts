@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -34,6 +34,29 @@ function fetchText(url: string): Promise<string> {
   });
 }
 
+/** The engine on Podman for test `t`, closed when it ends; undefined when the test is skipped. */
+function engineFor(t: TestContext) {
+  const p = podman.get(t);
+  if (!p) return undefined;
+  const engine = new DockerEngine({ env: p.env });
+  t.after(() => engine.close());
+  return { p, engine };
+}
+
+/** A host directory for binds, removed when the test ends. */
+function hostDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pifleet-bind-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function removeAppContainers(engine: Engine, app: string): Promise<void> {
+  for (const c of await engine.listContainers()) if (c.app === app) await engine.removeContainer(c.id);
+}
+
+/** A container command that fetches `url` until it answers (up to about 10 s), printing the body. */
+const getUntilAnswered = (url: string): string[] => ['sh', '-c', `for i in $(seq 1 50); do wget -q -O- ${url} && exit 0; sleep 0.2; done; exit 1`];
+
 /** Runs a one-shot service to its end; returns its exit code and log. */
 async function runToEnd(engine: Engine, app: string, service: string, s: ReturnType<typeof spec>): Promise<{ exitCode: number | null; log: string[] }> {
   const id = await engine.createContainer(app, service, s, 'h', 1);
@@ -46,13 +69,11 @@ async function runToEnd(engine: Engine, app: string, service: string, s: ReturnT
 }
 
 void test('environment, a named volume shared by two runs, a read-only bind and a tmpfs', async (t) => {
-  const p = podman.get(t);
-  if (!p) return;
-  const engine = new DockerEngine({ env: p.env });
-  t.after(() => engine.close());
+  const ctx = engineFor(t);
+  if (!ctx) return;
+  const { p, engine } = ctx;
   const app = p.app();
-  const host = mkdtempSync(join(tmpdir(), 'pifleet-bind-'));
-  t.after(() => rmSync(host, { recursive: true, force: true }));
+  const host = hostDir(t);
   writeFileSync(join(host, 'conf.txt'), 'from the host\n');
   await engine.createVolume(app, 'data', p.labels);
   assert.ok((await engine.listVolumes()).some((v) => v.name === `pifleet_${app}_data` && v.app === app));
@@ -82,29 +103,26 @@ void test('environment, a named volume shared by two runs, a read-only bind and 
 
   // A volume in use cannot go; once its containers are gone it can, and removing it twice is fine.
   await assert.rejects(engine.removeVolume(`pifleet_${app}_data`), (e: unknown) => e instanceof EngineError && e.code === 'conflict');
-  for (const c of await engine.listContainers()) if (c.app === app) await engine.removeContainer(c.id);
+  await removeAppContainers(engine, app);
   await engine.removeVolume(`pifleet_${app}_data`);
   await engine.removeVolume(`pifleet_${app}_data`);
   assert.ok(!(await engine.listVolumes()).some((v) => v.name === `pifleet_${app}_data`));
 });
 
 void test('a writable bind: what the container writes is on the host', async (t) => {
-  const p = podman.get(t);
-  if (!p) return;
-  const engine = new DockerEngine({ env: p.env });
-  t.after(() => engine.close());
-  const host = mkdtempSync(join(tmpdir(), 'pifleet-bind-'));
-  t.after(() => rmSync(host, { recursive: true, force: true }));
+  const ctx = engineFor(t);
+  if (!ctx) return;
+  const { p, engine } = ctx;
+  const host = hostDir(t);
   const r = await runToEnd(engine, p.app(), 'w', spec(p.images.busybox, { command: ['sh', '-c', 'echo out > /out/f'], mounts: [{ type: 'bind', source: host, target: '/out' }], networkMode: 'none' }));
   assert.equal(r.exitCode, 0);
   assert.equal(readFileSync(join(host, 'f'), 'utf8'), 'out\n');
 });
 
 void test('two services on an app network reach each other by service name; a published port answers on loopback', async (t) => {
-  const p = podman.get(t);
-  if (!p) return;
-  const engine = new DockerEngine({ env: p.env });
-  t.after(() => engine.close());
+  const ctx = engineFor(t);
+  if (!ctx) return;
+  const { p, engine } = ctx;
   const app = p.app();
   await engine.createNetwork(app, 'default', { internal: false, labels: p.labels });
   await engine.createNetwork(app, 'back', { internal: false, labels: p.labels });
@@ -134,24 +152,23 @@ void test('two services on an app network reach each other by service name; a pu
     engine,
     app,
     'probe',
-    spec(p.images.busybox, { command: ['sh', '-c', 'for i in $(seq 1 50); do wget -q -O- http://db:8080/ && exit 0; sleep 0.2; done; exit 1'], networks: ['back'] }),
+    spec(p.images.busybox, { command: getUntilAnswered('http://db:8080/'), networks: ['back'] }),
   );
   assert.equal(probe.exitCode, 0, probe.log.join('\n'));
   assert.deepEqual(probe.log, ['pong']);
 
   // A network with containers on it cannot go.
   await assert.rejects(engine.removeNetwork(`pifleet_${app}_back`), (e: unknown) => e instanceof EngineError && e.code === 'conflict');
-  for (const c of await engine.listContainers()) if (c.app === app) await engine.removeContainer(c.id);
+  await removeAppContainers(engine, app);
   await engine.removeNetwork(`pifleet_${app}_back`);
   await engine.removeNetwork(`pifleet_${app}_back`);
   assert.ok(!(await engine.listNetworks()).some((n) => n.name === `pifleet_${app}_back`));
 });
 
 void test('a published port already taken on the host is port_conflict at start', async (t) => {
-  const p = podman.get(t);
-  if (!p) return;
-  const engine = new DockerEngine({ env: p.env });
-  t.after(() => engine.close());
+  const ctx = engineFor(t);
+  if (!ctx) return;
+  const { p, engine } = ctx;
   const app = p.app();
   await engine.createNetwork(app, 'default', { internal: false, labels: p.labels });
   const busy = createServer();
@@ -163,10 +180,9 @@ void test('a published port already taken on the host is port_conflict at start'
 });
 
 void test('service:<name> shares that service container network namespace', async (t) => {
-  const p = podman.get(t);
-  if (!p) return;
-  const engine = new DockerEngine({ env: p.env });
-  t.after(() => engine.close());
+  const ctx = engineFor(t);
+  if (!ctx) return;
+  const { p, engine } = ctx;
   const app = p.app();
   await engine.createNetwork(app, 'default', { internal: false, labels: p.labels });
   const server = await engine.createContainer(app, 'server', spec(p.images.busybox, { command: ['sh', '-c', 'mkdir -p /w && echo local > /w/index.html && exec httpd -f -p 9090 -h /w'] }), 'h', 1);
@@ -175,7 +191,7 @@ void test('service:<name> shares that service container network namespace', asyn
     engine,
     app,
     'side',
-    spec(p.images.busybox, { command: ['sh', '-c', 'for i in $(seq 1 50); do wget -q -O- http://127.0.0.1:9090/ && exit 0; sleep 0.2; done; exit 1'], networkMode: 'service:server' }),
+    spec(p.images.busybox, { command: getUntilAnswered('http://127.0.0.1:9090/'), networkMode: 'service:server' }),
   );
   assert.equal(side.exitCode, 0, side.log.join('\n'));
   assert.deepEqual(side.log, ['local']);
