@@ -153,6 +153,22 @@ class Sim {
 
 const FAST = { supervision: { startSecs: 2, startRetries: 3 } } as const;
 
+/** One `restart: always` service `a`, started and RUNNING for 5 s. */
+function runningFor5s(o: ConstructorParameters<typeof Sim>[1] = {}): Sim {
+  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } }, o);
+  s.reconcile();
+  s.advance(5000);
+  return s;
+}
+
+/** From RUNNING: a crash (restarted at once, the first), 5 s up again, a second crash: BACKOFF. */
+function crashTwice(s: Sim): void {
+  s.die('a', 1);
+  s.advance(0);
+  s.advance(5000);
+  s.die('a', 1);
+}
+
 void test('a service starts, and is RUNNING once it stayed up startSecs', () => {
   const s = new Sim({ a: { image: 'a', ...FAST } });
   assert.deepEqual(s.reconcile(), ['create a', 'start a']);
@@ -222,13 +238,8 @@ void test('crash backoff after RUNNING: 0, 10, 20, 40, 80, 160, 300, 300 s; cras
 
 void test('crash delays have ±20 % jitter', () => {
   for (const [random, want] of [[0, 8000], [0.999999, 12_000]] as const) {
-    const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } }, { policy: { random: () => random } });
-    s.reconcile();
-    s.advance(5000);
-    s.die('a', 1);
-    s.advance(0);
-    s.advance(5000);
-    s.die('a', 1);
+    const s = runningFor5s({ policy: { random: () => random } });
+    crashTwice(s);
     assert.equal(s.last().delayMs, want);
   }
 });
@@ -341,9 +352,7 @@ void test('unhealthy while STARTING becomes UNHEALTHY once startSecs pass', () =
 });
 
 void test('operator stop: STOPPING then STOPPED, never restarted; a start afterwards starts it afresh', () => {
-  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  s.reconcile();
-  s.advance(5000);
+  const s = runningFor5s();
   s.control('a', { stopped: true });
   assert.deepEqual(s.reconcile(), ['stop a operator_stop']);
   assert.equal(s.state('a'), 'STOPPED');
@@ -357,13 +366,8 @@ void test('operator stop: STOPPING then STOPPED, never restarted; a start afterw
 });
 
 void test('operator stop of a service in BACKOFF or FATAL: STOPPED at once, the pending restart cancelled', () => {
-  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  s.reconcile();
-  s.advance(5000);
-  s.die('a', 1);
-  s.advance(0);
-  s.advance(5000);
-  s.die('a', 1);
+  const s = runningFor5s();
+  crashTwice(s);
   assert.equal(s.state('a'), 'BACKOFF');
   s.control('a', { stopped: true });
   assert.equal(s.state('a'), 'STOPPED');
@@ -373,9 +377,7 @@ void test('operator stop of a service in BACKOFF or FATAL: STOPPED at once, the 
 });
 
 void test('pausedUntil holds automatic restarts until then; the delay still applies after', () => {
-  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  s.reconcile();
-  s.advance(5000);
+  const s = runningFor5s();
   const until = s.clock.now() + 120_000;
   s.control('a', { pausedUntil: until });
   s.die('a', 1);
@@ -555,9 +557,7 @@ void test('a removed service is stopped, removed and forgotten', () => {
 });
 
 void test('a second report of the same death changes nothing', () => {
-  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  s.reconcile();
-  s.advance(5000);
+  const s = runningFor5s();
   s.die('a', 1);
   const n = s.events.length;
   s.sup.observeContainer({ ...s.container('a') });
@@ -566,9 +566,7 @@ void test('a second report of the same death changes nothing', () => {
 });
 
 void test('the stop the applier issues is not a crash', () => {
-  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  s.reconcile();
-  s.advance(5000);
+  const s = runningFor5s();
   s.control('a', { restartSeq: 1 });
   s.reconcile();
   assert.equal(s.sup.record('x', 'a')!.crashes, 0);
@@ -576,9 +574,7 @@ void test('the stop the applier issues is not a crash', () => {
 });
 
 void test('a late report of a run that already ended is ignored (an inspect answered before the death)', () => {
-  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  s.reconcile();
-  s.advance(5000);
+  const s = runningFor5s();
   const before = { ...s.container('a') }; // running, as an inspect taken now would say
   s.die('a', 1);
   s.advance(0); // restarted at once (first crash)
@@ -592,9 +588,7 @@ void test('a late report of a run that already ended is ignored (an inspect answ
   assert.equal(s.events.length, n, 'no transition from stale reports');
 
   // And after a death (not restarted: BACKOFF), a late "running" report does not revive it.
-  const t2 = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  t2.reconcile();
-  t2.advance(5000);
+  const t2 = runningFor5s();
   t2.die('a', 1);
   t2.advance(0);
   t2.advance(5000);
@@ -606,13 +600,8 @@ void test('a late report of a run that already ended is ignored (an inspect answ
 });
 
 void test('a container started outside pifleet while in BACKOFF is adopted', () => {
-  const s = new Sim({ a: { image: 'a', restart: 'always', ...FAST } });
-  s.reconcile();
-  s.advance(5000);
-  s.die('a', 1);
-  s.advance(0);
-  s.advance(5000);
-  s.die('a', 1);
+  const s = runningFor5s();
+  crashTwice(s);
   assert.equal(s.state('a'), 'BACKOFF');
   const c = s.container('a');
   Object.assign(c, { status: 'running', startedAt: s.clock.now(), finishedAt: null });
