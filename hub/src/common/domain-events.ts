@@ -50,6 +50,11 @@ export class DomainEvents {
     }
   }
 
+  /** Whether anyone listens for `name`: an emitter may skip building a payload nobody reads. */
+  listens(name: DomainEventName): boolean {
+    return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
   /** Subscribes; the returned function unsubscribes. */
   on<K extends DomainEventName>(name: K, listener: DomainListener<K>): () => void {
     let set = this.listeners.get(name);

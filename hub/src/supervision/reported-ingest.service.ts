@@ -25,9 +25,10 @@ const BATCH_ROWS = 20;
 /**
  * Intake of `state/reported`: what each device runs. Limits before parsing, then the registry's
  * schema; the topic's device id is the identity (the broker pins a device to its subtree), and
- * a report from a device that is unknown or revoked is dropped and counted. Reports are stored
- * newest-wins (by envelope ts) before they are acknowledged; each stored one is handed to the
- * announcer (containers on the live stream, alerts).
+ * a report from a device that is unknown or revoked is dropped and counted. Reports are queued
+ * (bounded, one per device) and acknowledged, then stored newest-wins (by envelope ts) in
+ * batches: they are retained, so one lost with the process comes again with the next
+ * subscription. Each stored one is handed to the announcer (containers on the live stream, alerts).
  */
 @Injectable()
 export class ReportedIngest implements OnModuleInit, BeforeApplicationShutdown {
@@ -46,7 +47,7 @@ export class ReportedIngest implements OnModuleInit, BeforeApplicationShutdown {
     metrics: MetricsService,
   ) {
     this.m = {
-      reports: metrics.counter('pifleet_supervision_reports_total', 'Reported states received, by result (stored, stale: older than the one stored)', ['result']),
+      reports: metrics.counter('pifleet_supervision_reports_total', 'Reported states received, by result (stored; stale: older than the one stored; coalesced: replaced while waiting)', ['result']),
       errors: metrics.counter('pifleet_supervision_write_errors_total', 'Failed supervision writes (kept for retry)', ['op']),
       depth: metrics.gauge('pifleet_supervision_reported_queue_bytes', 'Bytes of reported states waiting to be stored'),
     };
@@ -55,8 +56,13 @@ export class ReportedIngest implements OnModuleInit, BeforeApplicationShutdown {
       weight: (r) => r.bytes,
       maxWaiters: MAX_WAITERS,
       batchRows: config.databaseUrl ? BATCH_ROWS : BATCH_ROWS / 2,
+      // Reports are retained: one lost with the process is handed over again when the hub subscribes.
+      settleOnQueue: true,
       key: (r) => r.deviceId,
-      merge: (queued, incoming) => (incoming.state.ts >= queued.state.ts ? incoming : queued),
+      merge: (queued, incoming) => {
+        this.m.reports.inc({ result: 'coalesced' });
+        return incoming.state.ts >= queued.state.ts ? incoming : queued;
+      },
       write: (rows) => this.write(rows),
       onRejected: (row, err) => this.drops.record('state', 'db_rejected', row.deviceId, 1, sqlState(err)),
       onFailed: (err, rows, retryInMs) => {
@@ -75,7 +81,10 @@ export class ReportedIngest implements OnModuleInit, BeforeApplicationShutdown {
     await this.queue.flush();
   }
 
-  /** Resolves once the report is stored (or held for a retry, or dropped and counted). */
+  /**
+   * Resolves once the report is queued (or dropped and counted); waits while the queue is full,
+   * which holds the acknowledgement and so leaves further reports with the broker.
+   */
   async onReported(topic: string, payload: Buffer): Promise<void> {
     const match = matchLeaf(topic);
     if (match?.leaf !== 'state/reported') return void this.drops.record('state', 'topic', undefined);

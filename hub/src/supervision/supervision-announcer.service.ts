@@ -97,8 +97,8 @@ export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeAppli
         for (const [id, report] of batch) {
           const d = rows.get(id);
           if (d) {
-            const c = await this.containers.build(d, report ?? undefined);
-            this.events.emit('containers.changed', c);
+            // Building the containers reads the desired state and controls: only for live views that listen.
+            if (this.events.listens('containers.changed')) this.events.emit('containers.changed', await this.containers.build(d, report ?? undefined));
             if (report) await this.alerts.judge(id, d.name, report.state);
           }
           done.add(id);

@@ -144,3 +144,21 @@ test('after close no retry is scheduled; flush still writes what is held', async
   assert.deepEqual(db.committed, [{ key: 'a', v: 1 }]);
   assert.equal(seen.failed, 1);
 });
+
+test('settleOnQueue: a push resolves once queued (the writer then batches), and still waits while the queue is full', async () => {
+  const db = fakeDb();
+  const { q } = queue(db, { settleOnQueue: true, capacity: 3, maxWaiters: 10 });
+  const outcomes = [];
+  for (const key of ['a', 'b', 'c']) outcomes.push(await q.push({ key, v: 1 }));
+  assert.deepEqual(outcomes, ['queued', 'queued', 'queued']);
+  assert.equal(db.committed.length, 0, 'resolved before the write');
+  let fourth: PushOutcome | undefined;
+  const p = q.push({ key: 'd', v: 1 }).then((o) => (fourth = o));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(fourth, undefined, 'full: waits for the writer');
+  await q.flush();
+  await p;
+  assert.equal(fourth, 'queued');
+  await q.flush();
+  assert.deepEqual(db.statements, [3, 1], 'one statement for the three pushed one by one');
+});

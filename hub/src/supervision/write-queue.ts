@@ -5,9 +5,10 @@ import { retryDelayMs, writeIsolating } from '../ingest/isolating-write.js';
  * - `written`: committed (or found already stored: the write is idempotent);
  * - `rejected`: the database refused the row itself (isolated, counted by `onRejected`);
  * - `held`: the database is away; the row stays queued and is retried with backoff;
+ * - `queued`: (with `settleOnQueue`) the row is in the queue; the writer stores it soon;
  * - `dropped`: too many pushes were already waiting for room (the caller counts it).
  */
-export type PushOutcome = 'written' | 'rejected' | 'held' | 'dropped';
+export type PushOutcome = 'written' | 'rejected' | 'held' | 'queued' | 'dropped';
 
 export interface WriteQueueOptions<T> {
   /** Total weight of the rows queued or being written at once; a push past it waits for room. */
@@ -21,6 +22,13 @@ export interface WriteQueueOptions<T> {
   /** Rows with the same key are coalesced while they wait: `merge` says which one is kept. */
   key: (row: T) => string;
   merge: (queued: T, incoming: T) => T;
+  /**
+   * Resolve a push once its row is queued instead of once it is stored, so the writer can batch
+   * what arrives one message at a time. Only for data the sender keeps offering until it is
+   * replaced (retained state, which the broker hands over again at the next subscription): rows
+   * in the queue are lost with the process.
+   */
+  settleOnQueue?: boolean;
   /** Writes one chunk in one statement; must be idempotent (a chunk may be written again after an outage). */
   write: (rows: T[]) => Promise<void>;
   onRejected: (row: T, err: unknown) => void;
@@ -84,7 +92,8 @@ export class WriteQueue<T> {
     }
     return new Promise<PushOutcome>((resolve) => {
       // While a retry is due (database away) the row is as safe here as it will be: held at once.
-      const settle = this.retry ? [] : [resolve];
+      const early = this.retry ? 'held' : this.o.settleOnQueue ? 'queued' : undefined;
+      const settle = early ? [] : [resolve];
       const e = this.queued.get(key);
       if (e) {
         e.row = this.o.merge(e.row, row);
@@ -94,8 +103,8 @@ export class WriteQueue<T> {
         this.queued.set(key, { row, weight, settle });
         this.used += weight;
       }
-      if (this.retry) resolve('held');
-      else this.kick();
+      if (early) resolve(early);
+      this.kick();
     });
   }
 
