@@ -64,5 +64,14 @@ export function toManagedContainer(info: Docker.ContainerInspectInfo): ManagedCo
     startedAt,
     finishedAt: ended ? parseTime(state?.FinishedAt) : null,
     health: normaliseHealth(state?.Health?.Status),
+    ...stopSettings(info.Config as { StopTimeout?: number; StopSignal?: string } | undefined),
   };
+}
+
+/** The stop signal and grace the container was created with, for stopping it once its spec is gone. */
+function stopSettings(config: { StopTimeout?: number; StopSignal?: string } | undefined): Pick<ManagedContainer, 'stopGraceMs' | 'stopSignal'> {
+  const out: Pick<ManagedContainer, 'stopGraceMs' | 'stopSignal'> = {};
+  if (typeof config?.StopTimeout === 'number' && config.StopTimeout >= 0) out.stopGraceMs = config.StopTimeout * 1000;
+  if (config?.StopSignal) out.stopSignal = config.StopSignal;
+  return out;
 }

@@ -42,6 +42,9 @@ export interface ManagedContainer {
   finishedAt: number | null;
   /** Docker's health status, when the container has a healthcheck. */
   health: 'starting' | 'healthy' | 'unhealthy' | null;
+  /** The stop grace and signal it was created with (used when its spec is no longer known). */
+  stopGraceMs?: number;
+  stopSignal?: string;
 }
 
 export interface ManagedVolume {

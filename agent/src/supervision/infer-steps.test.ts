@@ -164,6 +164,12 @@ void test('a removed service: its container is stopped and removed, the rest unt
   assert.deepEqual(plan({ apps: { shop: next }, current: { ...settled, containers: all3() } }), ['stop shop/web (remove)', 'remove shop/web (remove)']);
 });
 
+void test('a container whose spec is gone is stopped with the grace and signal it was created with', () => {
+  const next = mkApp({ db: web3.services.db!, api: web3.services.api! }, { volumes: { data: {} } });
+  const [stop] = steps({ apps: { shop: next }, current: { ...settled, containers: all3({ web: { stopGraceMs: 1000, stopSignal: 'SIGINT' } }) } });
+  assert.deepEqual(stop && stop.action === 'stopContainer' ? [stop.service, stop.graceMs, stop.signal] : stop, ['web', 1000, 'SIGINT']);
+});
+
 void test('a removed app: containers stopped and removed, then its networks and volumes', () => {
   assert.deepEqual(plan({ apps: {}, current: { ...settled, containers: all3({ web: { status: 'exited' } }) } }), [
     'stop shop/db (remove)',

@@ -110,9 +110,12 @@ export function inferSteps(input: InferInput): Step[] {
     if (isRunning(c)) {
       const stop: StepOf<'stopContainer'> = {
         action: 'stopContainer', app: c.app, service: c.service, containerId: c.id,
-        graceMs: spec?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, reason,
+        // The container is stopped the way it was created to be stopped: a removed service has
+        // no spec any more, and a replaced one's new spec may say otherwise than the old.
+        graceMs: c.stopGraceMs ?? spec?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, reason,
       };
-      if (spec?.stopSignal !== undefined) stop.signal = spec.stopSignal;
+      const signal = c.stopSignal ?? spec?.stopSignal;
+      if (signal !== undefined) stop.signal = signal;
       stops.push(stop);
     }
     removes.push({ action: 'removeContainer', app: c.app, service: c.service, containerId: c.id, reason: c.status === 'dead' ? 'dead' : reason });

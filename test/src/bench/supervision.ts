@@ -113,8 +113,11 @@ async function main(): Promise<void> {
     await waitFor('pifleet services running', async () => (await running({ 'io.pifleet.app': 'bench' })) === N, 120_000, 20);
     pifleetMs.push(performance.now() - t0);
     if (r < ROUNDS - 1) {
-      await api.delete('/api/apps/default/bench');
-      await waitFor('pifleet services removed', async () => (await containersWithLabels(podman.socketPath, { 'io.pifleet.app': 'bench' })).length === 0, 120_000, 50);
+      const rm = await api.delete('/api/apps/default/bench');
+      if (rm.status !== 200) throw new Error(`remove: ${rm.status} ${JSON.stringify(rm.body)}`);
+      const t1 = performance.now();
+      await waitFor('pifleet services removed', async () => (await containersWithLabels(podman.socketPath, { 'io.pifleet.app': 'bench' })).length === 0, 300_000, 50);
+      console.log(`  round ${r + 1}: podman-compose ${composeMs[r]!.toFixed(0)} ms, pifleet ${pifleetMs[r]!.toFixed(0)} ms; app removed in ${(performance.now() - t1).toFixed(0)} ms`);
     }
   }
   await waitFor('the hub sees every service RUNNING', async () => {
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 10; i++) {
     const before = await containers();
     const t0 = performance.now();
-    const r = await api.post<DeviceContainers>(`/api/devices/${device.id}/services/action`, { action: i % 2 ? 'resume' : 'pause', app: 'bench', service: 's01', minutes: 1 });
+    const r = await api.post<DeviceContainers>(`/api/devices/${device.id}/services/action`, i % 2 ? { action: 'resume', app: 'bench', service: 's01' } : { action: 'pause', app: 'bench', service: 's01', minutes: 1 });
     if (r.status !== 200 && r.status !== 201) throw new Error(`action: ${r.status} ${JSON.stringify(r.body)}`);
     await waitFor('the new version applied', async () => {
       const c = await containers();
