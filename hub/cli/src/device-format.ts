@@ -5,17 +5,9 @@ import { renderFields, renderTable } from './table.js';
 /**
  * The `devices --json` element: the six keys promised to scripts, plus `status`
  * ('active' | 'revoked') because a revoked device is otherwise indistinguishable from an
- * offline one. Key order is fixed here so output diffs cleanly.
+ * offline one. summarize() fixes the key order so output diffs cleanly.
  */
-export interface DeviceSummary {
-  id: string;
-  name: string;
-  fleet: string;
-  online: boolean;
-  lastSeenAt: string | null;
-  tags: string[];
-  status: 'active' | 'revoked';
-}
+export type DeviceSummary = Pick<Device, 'id' | 'name' | 'fleet' | 'online' | 'lastSeenAt' | 'tags' | 'status'>;
 
 export function summarize(d: Device): DeviceSummary {
   return { id: d.id, name: d.name, fleet: d.fleet, online: d.online, lastSeenAt: d.lastSeenAt, tags: d.tags, status: d.status };
