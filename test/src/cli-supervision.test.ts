@@ -4,11 +4,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EnrollResponseSchema } from '@pifleet/protocol';
-import { enrollBody, startTestHub, type TestHub } from '@pifleet/hub/testing';
+import { startTestHub, type TestHub } from '@pifleet/hub/testing';
 import { dockerArchive } from '@pifleet/hub/testing/images';
+import { Api } from './support/api.js';
 import { newConfigDir, runCli, type CliRun } from './support/cli.js';
-import { connectSupervisedDevice, type SupervisedDevice } from './support/supervised-device.js';
+import { enrollSupervisedDevice, type SupervisedDevice } from './support/supervised-device.js';
 import { waitFor } from './support/wait.js';
 
 /**
@@ -24,15 +24,6 @@ const IMAGE_MAX_BYTES = 512 * 1024;
 
 /** A `docker save` archive of one image whose layer holds `layerBytes` random bytes. */
 const imageArchive = (ref: string, layerBytes = 48 * 1024): Buffer => dockerArchive({ refs: [ref], layerBytes });
-
-/** The device: enrolled with a one-use token, then online and reporting what the test scripts. */
-async function fakePi(h: TestHub, adminToken: string, name: string): Promise<SupervisedDevice> {
-  const tok = await h.api<{ token: string }>('POST', '/api/tokens', { token: adminToken, body: { fleet: 'default', maxUses: 1 } });
-  assert.equal(tok.status, 201, JSON.stringify(tok.body));
-  const r = await h.api('POST', '/api/enroll', { body: enrollBody(tok.body.token, { name, info: { hostname: name } }) });
-  assert.ok(r.status === 200 || r.status === 201, `enroll: ${r.status} ${JSON.stringify(r.body)}`);
-  return connectSupervisedDevice(EnrollResponseSchema.parse(r.body), { session: 1 });
-}
 
 const COMPOSE_V1 = `name: web
 services:
@@ -94,7 +85,7 @@ void describe('pifleet supervision commands against a real hub', () => {
     const login = await runCli(['login', '--hub', h.url, '--user', 'admin', '--password-stdin'], { env: { PIFLEET_CONFIG: adminDir }, stdin: ADMIN_PASSWORD });
     assert.equal(login.code, 0, login.stderr);
     adminToken = (JSON.parse(readFileSync(join(adminDir, 'config.json'), 'utf8')) as { token: string }).token;
-    pi = await fakePi(h, adminToken, DEVICE);
+    pi = await enrollSupervisedDevice(new Api(h.url, adminToken), DEVICE, {}, { session: 1 });
     await waitFor('device online', async () => (await h.api<{ online: boolean }>('GET', `/api/devices/${pi.id}`, { token: adminToken })).body.online, 15_000);
   });
 

@@ -2,23 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EnrollResponseSchema, type StateDesiredMessage } from '@pifleet/protocol';
-import { enrollBody } from '@pifleet/hub/testing';
-import type { Api } from './support/api.js';
+import type { StateDesiredMessage } from '@pifleet/protocol';
 import { launchBrowser, loginThroughForm, newPage, screenshot, withFailureShot } from './support/browser.js';
 import { HubProcess } from './support/hub-process.js';
 import { REPO } from './support/paths.js';
-import { connectSupervisedDevice, type SupervisedDevice } from './support/supervised-device.js';
+import { enrollSupervisedDevice } from './support/supervised-device.js';
 import { waitFor } from './support/wait.js';
-
-/** A Pi without an agent: enrolled with a one-use token, then online and reporting what the test scripts. */
-async function fakePi(hub: HubProcess, admin: Api, name: string): Promise<SupervisedDevice> {
-  const tok = await admin.post<{ token: string }>('/api/tokens', { fleet: 'default', maxUses: 1 });
-  assert.equal(tok.status, 201, JSON.stringify(tok.body));
-  const r = await hub.api.post('/api/enroll', enrollBody(tok.body.token, { name, info: { hostname: name, model: 'Raspberry Pi 5', agentVersion: 'test' } }));
-  assert.ok(r.status === 200 || r.status === 201, `enroll: ${r.status} ${JSON.stringify(r.body)}`);
-  return connectSupervisedDevice(EnrollResponseSchema.parse(r.body), { keepalive: 10 });
-}
 
 const COMPOSE = `name: web
 services:
@@ -49,7 +38,7 @@ void test('dashboard supervision: apps dry run, apply and rollback, live contain
     assert.ok(u.status === 200 || u.status === 201, JSON.stringify(u.body));
   }
   const name = `pi-sup-${Math.random().toString(36).slice(2, 6)}`;
-  const pi = await fakePi(hub, admin, name);
+  const pi = await enrollSupervisedDevice(admin, name, { model: 'Raspberry Pi 5', agentVersion: 'test' }, { keepalive: 10 });
   t.after(() => pi.client.endAsync(true));
   await waitFor('device online', async () => (await admin.get<{ online: boolean }>(`/api/devices/${pi.id}`)).body.online, 15_000, 100);
 

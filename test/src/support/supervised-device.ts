@@ -1,5 +1,8 @@
+import assert from 'node:assert/strict';
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, envelope, type EnrollResponse, type StateDesiredMessage } from '@pifleet/protocol';
+import { deviceTopic, EnrollResponseSchema, envelope, type EnrollResponse, type StateDesiredMessage } from '@pifleet/protocol';
+import { enrollBody } from '@pifleet/hub/testing';
+import { Api } from './api.js';
 import { statusPayload } from './device-client.js';
 
 /**
@@ -56,4 +59,14 @@ export async function connectSupervisedDevice(e: EnrollResponse, opts: Supervise
       await client.publishAsync(deviceTopic(e.deviceId, 'evt/supervision'), JSON.stringify(msg), { qos: 1 });
     },
   };
+}
+
+/** Enrolls `name` with a one-use token `admin` creates (`info` beside its hostname), then connects it. */
+export async function enrollSupervisedDevice(admin: Api, name: string, info: Record<string, unknown> = {}, opts: SupervisedDeviceOptions = {}): Promise<SupervisedDevice> {
+  const tok = await admin.post<{ token: string }>('/api/tokens', { fleet: 'default', maxUses: 1 });
+  assert.equal(tok.status, 201, JSON.stringify(tok.body));
+  const anonymous = new Api(admin.base, undefined, admin.ca);
+  const r = await anonymous.post('/api/enroll', enrollBody(tok.body.token, { name, info: { hostname: name, ...info } }));
+  assert.ok(r.status === 200 || r.status === 201, `enroll: ${r.status} ${JSON.stringify(r.body)}`);
+  return connectSupervisedDevice(EnrollResponseSchema.parse(r.body), opts);
 }
