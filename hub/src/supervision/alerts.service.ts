@@ -77,6 +77,20 @@ export class AlertsService implements OnModuleInit {
     this.updateGauge();
   }
 
+  /** Resolves every open alert of the device (it was revoked: nothing it had can clear any more). */
+  async closeAll(deviceId: string, deviceName: string): Promise<void> {
+    const open = this.open.get(deviceId);
+    if (!open) return;
+    const now = new Date();
+    for (const [key, a] of [...open]) {
+      const r = (await this.repo.resolve(a.id, now)) ?? { ...a, resolvedAt: now };
+      open.delete(key);
+      this.events.emit('alert.changed', await this.toAlert(r, deviceName));
+    }
+    this.open.delete(deviceId);
+    this.updateGauge();
+  }
+
   async list(q: AlertQuery): Promise<Alert[]> {
     const rows = await this.repo.list(q);
     const names = new Map((await this.devices.findByIds([...new Set(rows.map((r) => r.deviceId))])).map((d) => [d.id, d.name]));

@@ -177,3 +177,18 @@ test('service actions: viewer 403, bad body or unknown app 400, unknown device 4
   assert.equal(r.status, 409);
   assert.equal(r.body.code, 'conflict');
 });
+
+test("revoking a device resolves its open alerts (it reports no more, so they could never clear)", async () => {
+  const doomed = await enrollDevice(t, admin, 'pi-doomed');
+  try {
+    await doomed.online(1);
+    await doomed.report({ apps: { web: { api: status('FATAL', { restarts: 5 }) } } });
+    await until('fatal open', async () => (await openOf(doomed)).includes('fatal web/api'));
+    const [a] = await alerts(`?open=true&device=${doomed.id}`);
+    assert.equal((await t.api('POST', `/api/devices/${doomed.id}/revoke`, { token: admin })).status, 200);
+    await liveAlert('resolved on revoke', (x) => x.id === a!.id && x.resolvedAt !== null);
+    assert.deepEqual(await openOf(doomed), []);
+  } finally {
+    await doomed.close();
+  }
+});

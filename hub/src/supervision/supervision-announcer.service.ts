@@ -21,15 +21,15 @@ const CHUNK = 200;
  */
 @Injectable()
 export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  /** deviceId -> the stored report to judge, or null: re-announce from what is stored. */
-  private readonly pending = new Map<string, ReportedRow | null>();
+  /** deviceId -> the stored report to judge; null: re-announce from what is stored; 'revoked': close its alerts. */
+  private readonly pending = new Map<string, ReportedRow | null | 'revoked'>();
   /** Devices with a stored report; a row change of any other device concerns no container. */
   private readonly reporting = new Set<string>();
   private working?: Promise<void>;
   private retry?: NodeJS.Timeout;
   private failures = 0;
   private stopped = false;
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: (() => void)[];
 
   constructor(
     private readonly devices: DevicesRepository,
@@ -39,9 +39,18 @@ export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeAppli
     private readonly events: DomainEvents,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
-    this.unsubscribe = events.on('device.changed', ({ deviceId }) => {
-      if (this.reporting.has(deviceId) && !this.pending.has(deviceId)) this.mark(deviceId, null);
-    });
+    this.unsubscribe = [
+      events.on('device.changed', ({ deviceId }) => {
+        if (this.reporting.has(deviceId) && !this.pending.has(deviceId)) this.mark(deviceId, null);
+      }),
+      // A revoked device reports no more: its alerts could never clear. Judged by the same worker,
+      // after any report of it still pending, so nothing is raised again behind the close.
+      events.on('device.revoked', ({ deviceId }) => {
+        this.reporting.delete(deviceId);
+        this.pending.delete(deviceId);
+        this.mark(deviceId, 'revoked');
+      }),
+    ];
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -55,16 +64,16 @@ export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeAppli
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.unsubscribe();
+    for (const u of this.unsubscribe) u();
     clearTimeout(this.retry);
     await this.working;
   }
 
   /** A report was stored (called by the ingest right after its commit). */
   reported(row: ReportedRow): void {
-    this.reporting.add(row.deviceId);
     const queued = this.pending.get(row.deviceId);
-    if (queued && queued.state.ts > row.state.ts) return;
+    if (queued === 'revoked' || (queued && queued.state.ts > row.state.ts)) return;
+    this.reporting.add(row.deviceId);
     this.mark(row.deviceId, row);
   }
 
@@ -73,7 +82,7 @@ export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeAppli
     while (this.working) await this.working;
   }
 
-  private mark(deviceId: string, row: ReportedRow | null): void {
+  private mark(deviceId: string, row: ReportedRow | null | 'revoked'): void {
     this.pending.set(deviceId, row);
     this.kick();
   }
@@ -96,7 +105,9 @@ export class SupervisionAnnouncer implements OnApplicationBootstrap, BeforeAppli
         const rows = new Map((await this.devices.findByIds(batch.map(([id]) => id))).map((d) => [d.id, d]));
         for (const [id, report] of batch) {
           const d = rows.get(id);
-          if (d) {
+          if (report === 'revoked') {
+            if (d) await this.alerts.closeAll(id, d.name);
+          } else if (d) {
             // Building the containers reads the desired state and controls: only for live views that listen.
             if (this.events.listens('containers.changed')) this.events.emit('containers.changed', await this.containers.build(d, report ?? undefined));
             if (report) await this.alerts.judge(id, d.name, report.state);
