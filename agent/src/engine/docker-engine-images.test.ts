@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { freePort } from '../testing/free-port.js';
 import { ensureTestImages } from '../testing/podman-images.js';
 import { eventually, podmanBinary, startPodmanService, usePodman } from '../testing/podman.js';
 import { DockerEngine } from './docker-engine.js';
@@ -20,14 +21,6 @@ import { EngineError, type PullProgress } from './engine.js';
 const podman = usePodman();
 const run = promisify(execFile);
 const REGISTRY_BIN = process.env['PIFLEET_DOCKER_REGISTRY_BIN'] ?? '/usr/bin/docker-registry';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** The podman CLI as a client of the given service (same store as the Docker API). */
 function remote(socketPath: string, args: string[]): Promise<{ stdout: string }> {

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceSpecSchema, type ServiceSpecInput } from '@pifleet/protocol';
+import { freePort } from '../testing/free-port.js';
 import { eventually, usePodman } from '../testing/podman.js';
 import { DockerEngine } from './docker-engine.js';
 import { EngineError, type Engine } from './engine.js';
@@ -15,14 +16,6 @@ import { EngineError, type Engine } from './engine.js';
 const podman = usePodman();
 
 const spec = (image: string, input: Omit<ServiceSpecInput, 'image'>) => ServiceSpecSchema.parse({ image, stopGraceMs: 1000, ...input });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function fetchText(url: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { REPO } from './paths.js';
 import { needService } from './skip.js';
+import { freePort } from './wait.js';
 
 export const MOSQUITTO_BIN = process.env['PIFLEET_MOSQUITTO_BIN'] ?? '/usr/sbin/mosquitto';
 export const MOSQUITTO_CTRL = process.env['PIFLEET_MOSQUITTO_CTRL'] ?? '/usr/bin/mosquitto_ctrl';
@@ -39,14 +40,6 @@ export function mosquittoAvailable(): boolean {
 /** Skips the test (or fails it under PIFLEET_TEST_STRICT=1) when Mosquitto 2 + dynsec is missing. */
 export function needMosquitto(t: TestContext): boolean {
   return needService(t, 'mosquitto 2 with the dynamic-security plugin', mosquittoAvailable(), 'apt-get install -y mosquitto');
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 async function waitForPort(port: number, child: ChildProcess, deadline: number): Promise<void> {
