@@ -125,6 +125,7 @@ async function main(): Promise<void> {
     return c.services.filter((s) => s.app === 'bench' && s.state === 'RUNNING').length === N;
   }, 60_000);
 
+  console.log(`  reconcile rounds done; measuring no-change reconciles…`);
   // 2. No-change reconcile: pause restarts of one service (no container changes).
   const noChange: number[] = [];
   for (let i = 0; i < 10; i++) {
@@ -139,13 +140,15 @@ async function main(): Promise<void> {
     noChange.push(performance.now() - t0);
   }
 
+  console.log(`  no-change reconciles done; measuring the footprint with ${N} services…`);
   // 4. Footprint while supervising N running services.
   const busy = await measure(pid, PHASE_MS);
 
   // 3. Death → hub record.
   const deaths = new Map<string, number[]>();
   const stopWatch = watchDeaths(podman.socketPath, (id, at, labels) => {
-    if (labels['io.pifleet.app'] !== 'crashes') return;
+    // Podman's event attributes carry the name but not always the labels.
+    if (labels['io.pifleet.app'] !== 'crashes' && !labels['name']?.startsWith('pifleet_crashes_')) return;
     const list = deaths.get(id) ?? [];
     list.push(at);
     deaths.set(id, list);
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
   const applied = await api.post('/api/apps/apply', { compose: crashingCompose('crashes', image, crashing), fleet: 'default' });
   if (applied.status !== 200 && applied.status !== 201) throw new Error(`apply crashes: ${applied.status} ${JSON.stringify(applied.body)}`);
   const total = (): number => [...deaths.values()].reduce((n, l) => n + l.length, 0);
+  console.log(`  waiting for ${CRASHES} deaths of ${crashing} crashing services…`);
   await waitFor(`${CRASHES} deaths`, () => total() >= CRASHES, 15 * 60_000, 500);
   stopWatch();
   // Each death's record: the service's history entries leaving RUNNING because the container exited.

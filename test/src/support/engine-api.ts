@@ -60,7 +60,7 @@ export async function containersWithLabels(socketPath: string, labels: Record<st
  * the engine's own clock for when a container died, for death → record latency.
  */
 export function watchDeaths(socketPath: string, onDie: (id: string, atMs: number, labels: Record<string, string>) => void): () => void {
-  const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['die'] }));
+  const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
   const req = request({ socketPath, path: `/events?filters=${filters}`, method: 'GET' }, (res) => {
     let buf = '';
     res.setEncoding('utf8');
@@ -72,7 +72,9 @@ export function watchDeaths(socketPath: string, onDie: (id: string, atMs: number
         buf = buf.slice(nl + 1);
         if (!line) continue;
         try {
-          const e = JSON.parse(line) as { id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; timeNano?: number; time?: number };
+          const e = JSON.parse(line) as { id?: string; Action?: string; status?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; timeNano?: number; time?: number };
+          // Filtered here, not by the engine: Podman's compatible API ignores an `event` filter.
+          if ((e.Action ?? e.status) !== 'die') continue;
           const at = e.timeNano ? e.timeNano / 1e6 : (e.time ?? 0) * 1000;
           onDie(e.Actor?.ID ?? e.id ?? '', at, e.Actor?.Attributes ?? {});
         } catch {
