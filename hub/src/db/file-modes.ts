@@ -13,9 +13,12 @@ const GROUP_OTHER = 0o077;
 const STICKY = 0o1000;
 /** The embedded database's directory inside the data dir. */
 export const PG_SUBDIR = 'pg';
+/** Image bundles held for devices (their files and partial uploads). */
+export const IMAGES_SUBDIR = 'images';
 /**
  * Files the hub writes directly in the data dir (the generated admin password, the broker port
- * enrolled devices were told). Only these, `pg/` and the directory itself are ever chmod-ed.
+ * enrolled devices were told). Only these, `pg/`, `images/` and the directory itself are ever
+ * chmod-ed.
  */
 const HUB_FILES = ['initial-admin-password', 'mqtt-port'];
 /** Stop the start-up pass here: a PGlite data dir has ~1,000 entries, a big one a few thousand. */
@@ -143,6 +146,10 @@ export function tightenDataDir(dataDir: string, log: ModeLog, opts: { pg: boolea
   if ((hubs || opts.pg) && names.includes(PG_SUBDIR)) {
     const pg = join(dataDir, PG_SUBDIR);
     if (visit(pg)?.isDirectory()) walk(pg);
+  }
+  if (hubs && names.includes(IMAGES_SUBDIR)) {
+    const images = join(dataDir, IMAGES_SUBDIR);
+    if (visit(images)?.isDirectory()) walk(images);
   }
 
   if (changed > 0) {

@@ -5,7 +5,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { randomId } from '../common/ids.js';
-import { ensurePrivateDir } from '../db/file-modes.js';
+import { IMAGES_SUBDIR, ensurePrivateDir } from '../db/file-modes.js';
 import { isTarHeader } from './tar-index.js';
 
 /**
@@ -121,7 +121,7 @@ export class BundleFiles {
     dataDir: string,
     private readonly opts: { maxBytes: number; chunkBytes: number },
   ) {
-    this.dir = join(dataDir, 'images');
+    this.dir = join(dataDir, IMAGES_SUBDIR);
     this.incoming = join(this.dir, 'incoming');
   }
 
